@@ -1,0 +1,1 @@
+"""Policy evaluation: the input document, the engines and their decisions."""

@@ -1,0 +1,174 @@
+"""The engine contract: one method, frozen results, one error family.
+
+Every engine (embedded regorus, a real OPA server) takes an input document and
+returns a :class:`Decision`. An engine failure or an undefined result never allows:
+:func:`Decision.from_error` builds the fail-closed decision.
+
+    >>> d = Decision.from_error(EngineError("OPA unreachable", hint="is opa running?"), "eval")
+    >>> d.allowed, d.errors[0].message
+    (False, 'OPA unreachable')
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from gate.errors import GateError
+
+
+class EngineError(GateError):
+    """The engine could not produce a decision (parse error, builtin error, transport)."""
+
+    kind = "engine"
+
+
+class Scope(enum.Enum):
+    """Which policies to evaluate.
+
+    ``REFERENCE`` runs only the policies that read the image reference: they decide
+    before any network call whether gate may contact the image's registry at all.
+    """
+
+    REFERENCE = "reference_decision"
+    FULL = "decision"
+
+
+DECISION_PACKAGE = "gate.main"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One policy result: a violation, a warning or an exempted violation."""
+
+    policy_id: str
+    policy: str
+    severity: str
+    title: str
+    message: str
+    remediation: str
+    image: str = ""
+    platform: str = ""
+    container: str = ""
+    reason: str = ""  # exemption reason, for exempted findings only
+
+    @classmethod
+    def from_rego(cls, raw: Mapping[str, Any]) -> Finding:
+        return cls(
+            policy_id=str(raw.get("id", "")),
+            policy=str(raw.get("policy", "")),
+            severity=str(raw.get("severity", "")),
+            title=str(raw.get("title", "")),
+            message=str(raw.get("msg", "")),
+            remediation=str(raw.get("remediation", "")),
+            image=str(raw.get("image", "") or ""),
+            platform=str(raw.get("platform", "") or ""),
+            container=str(raw.get("container", "") or ""),
+            reason=str(raw.get("reason", "") or ""),
+        )
+
+    def sort_key(self) -> tuple[str, ...]:
+        return (self.policy_id, self.image, self.platform, self.container, self.message)
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    kind: str
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the policies decided about one input document.
+
+    ``allowed`` is true only when there is no violation and no error: a denial and an
+    error are kept apart, and both deny.
+    """
+
+    allowed: bool
+    violations: tuple[Finding, ...] = ()
+    warnings: tuple[Finding, ...] = ()
+    exempted: tuple[Finding, ...] = ()
+    errors: tuple[ErrorRecord, ...] = ()
+    entry_point: str = ""
+    engine: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_rego(cls, raw: Any, *, entry_point: str, engine: str) -> Decision:
+        """Build a decision from the ``data.gate.main`` decision object.
+
+        Anything that is not the documented shape is an engine error, and denies.
+        """
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("allowed"), bool):
+            return cls.from_error(
+                EngineError(
+                    "the policy set returned no decision (undefined or malformed result)",
+                    hint="check that the policies define data.gate.main.decision",
+                ),
+                entry_point,
+                engine=engine,
+            )
+        violations = _findings(raw.get("violations"))
+        return cls(
+            allowed=bool(raw["allowed"]) and not violations,
+            violations=violations,
+            warnings=_findings(raw.get("warnings")),
+            exempted=_findings(raw.get("exempted")),
+            entry_point=entry_point,
+            engine=engine,
+        )
+
+    @classmethod
+    def from_error(cls, error: GateError, entry_point: str, *, engine: str = "") -> Decision:
+        record = ErrorRecord(kind=error.kind, message=error.message, hint=error.hint)
+        return cls(allowed=False, errors=(record,), entry_point=entry_point, engine=engine)
+
+    def with_errors(self, *errors: GateError) -> Decision:
+        """The same decision with errors added: never allowed afterwards."""
+        records = tuple(ErrorRecord(e.kind, e.message, e.hint) for e in errors)
+        return Decision(
+            allowed=False,
+            violations=self.violations,
+            warnings=self.warnings,
+            exempted=self.exempted,
+            errors=self.errors + records,
+            entry_point=self.entry_point,
+            engine=self.engine,
+            extra=self.extra,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _findings(raw: Any) -> tuple[Finding, ...]:
+    items = raw if isinstance(raw, list) else []
+    found = [Finding.from_rego(item) for item in items if isinstance(item, Mapping)]
+    return tuple(sorted(found, key=Finding.sort_key))
+
+
+class Engine(abc.ABC):
+    """A Rego engine that has the gate policy set loaded."""
+
+    name: str = "engine"
+
+    @abc.abstractmethod
+    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+        """Evaluate ``data.gate.main.<scope>`` on ``document`` and return the raw value.
+
+        Raises :class:`EngineError` on any failure; returns ``None`` if undefined.
+        """
+
+    def evaluate(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Decision:
+        """Evaluate and build a decision; every failure becomes a denying decision."""
+        entry_point = str(document.get("entry_point", ""))
+        try:
+            raw = self.query(document, scope)
+        except EngineError as exc:
+            return Decision.from_error(exc, entry_point, engine=self.name)
+        return Decision.from_rego(raw, entry_point=entry_point, engine=self.name)
