@@ -1,0 +1,138 @@
+"""The ``gate`` command: wiring only. Each subcommand parses flags over :class:`Settings`
+(every flag has a ``GATE_*`` default), calls one function, renders, and exits
+0 (allowed / passed), 1 (denied / failed) or 2 (error).
+
+    $ gate eval us-docker.pkg.dev/p/r/app@sha256:… --metadata meta.json --scan trivy.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from gate.config import ENGINES, Settings
+from gate.errors import GateError
+from gate.evaluate import LocalFacts, evaluate_image
+from gate.policy.engines import create_engine
+from gate.policy.loader import load_policy_set
+from gate.policy.rego_tests import render_junit, render_text, run_rego_tests
+from gate.report.decision import print_table, render_json
+
+EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        settings = Settings.from_env().with_changes(
+            policies=args.policies,
+            engine=getattr(args, "engine", None),
+            opa_url=getattr(args, "opa_url", None),
+        )
+        if getattr(args, "data", None):
+            settings = settings.with_changes(
+                data_overrides=settings.data_overrides + tuple(args.data)
+            )
+        code: int = args.handler(args, settings, console)
+        return code
+    except GateError as exc:
+        Console(stderr=True).print(
+            f"[red]error:[/] {exc.message}" + (f"\n[dim]hint: {exc.hint}[/]" if exc.hint else "")
+        )
+        return EXIT_ERROR
+
+
+def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    engine = create_engine(settings)
+    facts = LocalFacts.from_files(args.metadata, args.scan)
+    results = [(image, evaluate_image(engine, image, facts, now=args.now)) for image in args.images]
+    if args.output == "json":
+        console.print_json(render_json(results)) if console.is_terminal else print(
+            render_json(results)
+        )
+    else:
+        print_table(results, console)
+    if any(decision.errors for _, decision in results):
+        return EXIT_ERROR
+    return EXIT_OK if all(decision.allowed for _, decision in results) else EXIT_DENIED
+
+
+def _test(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    policy_set = load_policy_set(args.directory or settings.policies, settings.data_overrides)
+    results = run_rego_tests(policy_set, args.run or "")
+    if not results:
+        raise GateError(
+            f"no Rego tests found in {policy_set.origin}",
+            hint="tests are test_* rules in *_test.rego",
+        )
+    if args.output == "junit":
+        print(render_junit(results))
+    else:
+        print(render_text(results))
+    return EXIT_OK if all(r.passed for r in results) else EXIT_DENIED
+
+
+def _policies(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from rich.table import Table
+
+    policy_set = load_policy_set(settings.policies, settings.data_overrides)
+    table = Table(title=f"Policies in {policy_set.origin}", title_justify="left")
+    for column in ("id", "name", "severity", "scope", "title"):
+        table.add_column(column)
+    for info in sorted(policy_set.catalog.values(), key=lambda i: i.id):
+        table.add_row(info.id, info.name, info.severity, info.scope, info.title)
+    console.print(table)
+    return EXIT_OK
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {text!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gate", description="Policy gate for container images.")
+    parser.add_argument("--policies", type=Path, help="policy folder or OPA bundle (GATE_POLICIES)")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    evaluate = commands.add_parser("eval", help="evaluate images against the policies")
+    evaluate.add_argument("images", nargs="+", metavar="IMAGE")
+    evaluate.add_argument("--metadata", type=Path, help="image config or gate metadata JSON")
+    evaluate.add_argument("--scan", type=Path, help="Trivy or Grype JSON report")
+    evaluate.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        help="JSON/YAML merged over the policy data (GATE_DATA)",
+    )
+    evaluate.add_argument(
+        "--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)"
+    )
+    evaluate.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
+    evaluate.add_argument("--now", type=_timestamp, help="evaluation time (RFC 3339), default now")
+    evaluate.add_argument("--output", choices=("table", "json"), default="table")
+    evaluate.set_defaults(handler=_eval)
+
+    test = commands.add_parser("test", help="run the policies' Rego unit tests")
+    test.add_argument("directory", nargs="?", type=Path)
+    test.add_argument("--run", help="only tests whose package.name matches this regex")
+    test.add_argument("--output", choices=("text", "junit"), default="text")
+    test.set_defaults(handler=_test)
+
+    listing = commands.add_parser("policies", help="list the policies with id, severity and scope")
+    listing.set_defaults(handler=_policies)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

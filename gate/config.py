@@ -1,0 +1,77 @@
+"""Settings: one frozen object, and the only place gate reads the environment.
+
+Every CLI flag defaults to a ``GATE_*`` variable; the app factory and the CLI receive a
+:class:`Settings` and pass it down, so nothing else looks at ``os.environ``.
+
+    >>> s = Settings.from_env({"GATE_ENGINE": "opa", "GATE_OPA_URL": "http://127.0.0.1:8181"})
+    >>> s.engine, s.opa_url
+    ('opa', 'http://127.0.0.1:8181')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from gate.errors import ConfigError
+from gate.policy.loader import default_policy_dir
+
+ENGINES = ("embedded", "opa")
+
+
+@dataclass(frozen=True)
+class Settings:
+    policies: Path = field(default_factory=default_policy_dir)
+    data_overrides: tuple[Path, ...] = ()
+    engine: str = "embedded"
+    opa_url: str = "http://127.0.0.1:8181"
+    opa_token: str = ""
+    opa_ca_file: str = ""
+    opa_push_policies: bool = True
+    opa_timeout: float = 5.0
+    reload_interval: float = 2.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if env.get("GATE_POLICIES"):
+            values["policies"] = Path(env["GATE_POLICIES"])
+        if env.get("GATE_DATA"):
+            values["data_overrides"] = tuple(
+                Path(p) for p in env["GATE_DATA"].split(os.pathsep) if p
+            )
+        for name in ("engine", "opa_url", "opa_token", "opa_ca_file"):
+            if env.get(f"GATE_{name.upper()}"):
+                values[name] = env[f"GATE_{name.upper()}"]
+        if env.get("GATE_OPA_PUSH_POLICIES"):
+            values["opa_push_policies"] = env["GATE_OPA_PUSH_POLICIES"].lower() in {
+                "1",
+                "true",
+                "yes",
+            }
+        for name in ("opa_timeout", "reload_interval"):
+            if env.get(f"GATE_{name.upper()}"):
+                values[name] = _float(f"GATE_{name.upper()}", env[f"GATE_{name.upper()}"])
+        return cls(**values).validated()
+
+    def validated(self) -> Settings:
+        if self.engine not in ENGINES:
+            raise ConfigError(
+                f"unknown engine {self.engine!r}", hint=f"choose one of {', '.join(ENGINES)}"
+            )
+        return self
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with the non-None ``changes`` applied (CLI flags over environment)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None}).validated()
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc

@@ -1,0 +1,108 @@
+"""The embedded engine: regorus (Microsoft's Rust Rego engine) in-process.
+
+Builtin errors are strict (an error, never a silent undefined), and each thread gets
+its own clone of a prepared engine, so a threaded server evaluates without locks.
+When the policy source changes, the next evaluation in each thread picks up the new set.
+
+    >>> from gate.policy.loader import default_policy_dir
+    >>> engine = EmbeddedEngine(PolicySource(default_policy_dir()))
+    >>> engine.name
+    'embedded'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import regorus
+
+from gate.policy.interface import DECISION_PACKAGE, Engine, EngineError, Scope
+from gate.policy.loader import PolicySet
+from gate.policy.source import PolicySource
+
+log = logging.getLogger(__name__)
+
+
+def rego_error_text(exc: BaseException) -> str:
+    """regorus errors carry a Rust backtrace; keep the part a person can read."""
+    return str(exc).split("Stack backtrace:")[0].strip()
+
+
+def build_regorus(policy_set: PolicySet, *, include_tests: bool = False) -> Any:
+    """A regorus engine with every module and the data of ``policy_set`` loaded."""
+    engine = regorus.Engine()
+    modules = policy_set.modules if include_tests else policy_set.policy_modules
+    for module in modules:
+        try:
+            engine.add_policy(module.path, module.source)
+        except RuntimeError as exc:
+            raise EngineError(
+                f"policy {module.path} does not compile: {rego_error_text(exc)}",
+                hint="run `opa check --strict` on the policy folder",
+            ) from exc
+    try:
+        engine.add_data(policy_set.data)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise EngineError(f"policy data rejected: {rego_error_text(exc)}") from exc
+    return engine
+
+
+def first_value(result_json: str) -> Any:
+    """The value of a query's first expression, or None when the query is undefined."""
+    results = json.loads(result_json).get("result") or []
+    if not results:
+        return None
+    return results[0]["expressions"][0]["value"]
+
+
+class EmbeddedEngine(Engine):
+    name = "embedded"
+
+    def __init__(self, source: PolicySource) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._prototype: tuple[str, Any] | None = None
+        self._local = threading.local()
+        self.prepare()
+
+    def prepare(self) -> str:
+        """Compile the current policy set (if it changed); returns its fingerprint."""
+        policy_set = self._source.current()
+        with self._lock:
+            if self._prototype is None:
+                self._prototype = (policy_set.fingerprint, build_regorus(policy_set))
+            elif self._prototype[0] != policy_set.fingerprint:
+                self._prototype = self._rebuilt(policy_set, self._prototype)
+            return self._prototype[0]
+
+    def _rebuilt(self, policy_set: PolicySet, previous: tuple[str, Any]) -> tuple[str, Any]:
+        try:
+            return (policy_set.fingerprint, build_regorus(policy_set))
+        except EngineError as exc:
+            log.error("changed policies do not compile, keeping the previous set: %s", exc)
+            return (policy_set.fingerprint, previous[1])
+
+    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+        engine = self._thread_engine()
+        try:
+            engine.set_input_json(json.dumps(document))
+            return first_value(engine.eval_query_as_json(f"data.{DECISION_PACKAGE}.{scope.value}"))
+        except (RuntimeError, ValueError, TypeError) as exc:
+            raise EngineError(
+                f"policy evaluation failed: {rego_error_text(exc)}",
+                hint="a builtin error or conflicting rule outputs; run `gate test` on the policies",
+            ) from exc
+
+    def _thread_engine(self) -> Any:
+        fingerprint = self.prepare()
+        cached: tuple[str, Any] | None = getattr(self._local, "engine", None)
+        if cached is None or cached[0] != fingerprint:
+            with self._lock:
+                assert self._prototype is not None
+                cached = (self._prototype[0], self._prototype[1].clone())
+            self._local.engine = cached
+        return cached[1]

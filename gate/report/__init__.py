@@ -1,0 +1,1 @@
+"""Renderers for decisions and test results: a human table (rich) and JSON."""
