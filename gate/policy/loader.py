@@ -28,6 +28,8 @@ import yaml
 from gate.errors import ConfigError
 
 POLICY_PREFIX = "gate.policies."
+# Policy families: package prefix -> key under data.gate holding that family's catalog.
+CATALOGS = {POLICY_PREFIX: "catalog", "gate.dockerfile.": "lint_catalog"}
 REQUIRED_METADATA = ("id", "severity", "remediation", "scope")
 MAX_BUNDLE_FILE_BYTES = 8 * 1024 * 1024
 _PACKAGE_LINE = re.compile(r"^package\s+([\w.]+)\s*$", re.MULTILINE)
@@ -70,6 +72,7 @@ class PolicySet:
     modules: tuple[PolicyModule, ...]
     data: Mapping[str, Any]
     catalog: Mapping[str, PolicyInfo] = field(default_factory=dict)
+    lint_catalog: Mapping[str, PolicyInfo] = field(default_factory=dict)
 
     @property
     def policy_modules(self) -> tuple[PolicyModule, ...]:
@@ -108,18 +111,28 @@ def load_policy_set(source: Path, overrides: Sequence[Path] = ()) -> PolicySet:
             _merge(data, _nest(PurePosixPath(path).parent.parts, _parse_data(path, text)))
     for override in overrides:
         _merge(data, _parse_data(str(override), _read_text(override)))
-    catalog = build_catalog(modules)
+    catalogs = {key: build_catalog(modules, prefix) for prefix, key in CATALOGS.items()}
     gate_data = data.setdefault("gate", {})
-    gate_data["catalog"] = {name: info.to_data() for name, info in catalog.items()}
-    return PolicySet(origin=str(source), modules=modules, data=data, catalog=catalog)
+    for key, catalog in catalogs.items():
+        gate_data[key] = {name: info.to_data() for name, info in catalog.items()}
+    return PolicySet(
+        origin=str(source),
+        modules=modules,
+        data=data,
+        catalog=catalogs["catalog"],
+        lint_catalog=catalogs["lint_catalog"],
+    )
 
 
-def build_catalog(modules: Iterable[PolicyModule]) -> dict[str, PolicyInfo]:
+def build_catalog(
+    modules: Iterable[PolicyModule], prefix: str = POLICY_PREFIX
+) -> dict[str, PolicyInfo]:
+    """The METADATA of every package directly under ``prefix`` (libraries and tests excluded)."""
     catalog: dict[str, PolicyInfo] = {}
     for module in modules:
-        if module.is_test or not module.package.startswith(POLICY_PREFIX):
+        name = module.package.removeprefix(prefix)
+        if module.is_test or not module.package.startswith(prefix) or "." in name or name == "main":
             continue
-        name = module.package.removeprefix(POLICY_PREFIX)
         catalog[name] = _policy_info(name, module)
     return catalog
 
