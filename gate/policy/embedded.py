@@ -1,7 +1,8 @@
 """The embedded engine: regorus (Microsoft's Rust Rego engine) in-process.
 
-Builtin errors are strict (an error, never a silent undefined), and each thread gets
-its own clone of a prepared engine, so a threaded server evaluates without locks.
+Builtin errors are strict (an error, never a silent undefined). A regorus engine may
+not cross threads, so each thread compiles its own once, and a threaded server evaluates
+without locks.
 When the policy source changes, the next evaluation in each thread picks up the new set.
 
     >>> from gate.policy.loader import default_policy_dir
@@ -65,26 +66,26 @@ class EmbeddedEngine(Engine):
     def __init__(self, source: PolicySource) -> None:
         self._source = source
         self._lock = threading.Lock()
-        self._prototype: tuple[str, Any] | None = None
         self._local = threading.local()
-        self.prepare()
+        policy_set = source.current()
+        self._local.engine = (policy_set.fingerprint, build_regorus(policy_set))
+        self._good = policy_set
+        self._rejected = ""
 
-    def prepare(self) -> str:
-        """Compile the current policy set (if it changed); returns its fingerprint."""
-        policy_set = self._source.current()
+    def prepare(self) -> PolicySet:
+        """The policy set in force: the source's, once it compiled; else the last good one."""
+        latest = self._source.current()
         with self._lock:
-            if self._prototype is None:
-                self._prototype = (policy_set.fingerprint, build_regorus(policy_set))
-            elif self._prototype[0] != policy_set.fingerprint:
-                self._prototype = self._rebuilt(policy_set, self._prototype)
-            return self._prototype[0]
-
-    def _rebuilt(self, policy_set: PolicySet, previous: tuple[str, Any]) -> tuple[str, Any]:
-        try:
-            return (policy_set.fingerprint, build_regorus(policy_set))
-        except EngineError as exc:
-            log.error("changed policies do not compile, keeping the previous set: %s", exc)
-            return (policy_set.fingerprint, previous[1])
+            if latest.fingerprint in {self._good.fingerprint, self._rejected}:
+                return self._good
+            try:
+                self._local.engine = (latest.fingerprint, build_regorus(latest))
+            except EngineError as exc:
+                log.error("changed policies do not compile, keeping the previous set: %s", exc)
+                self._rejected = latest.fingerprint
+                return self._good
+            self._good = latest
+            return latest
 
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
         engine = self._thread_engine()
@@ -98,11 +99,10 @@ class EmbeddedEngine(Engine):
             ) from exc
 
     def _thread_engine(self) -> Any:
-        fingerprint = self.prepare()
+        """This thread's engine: regorus engines may not cross threads, so each builds its own."""
+        policy_set = self.prepare()
         cached: tuple[str, Any] | None = getattr(self._local, "engine", None)
-        if cached is None or cached[0] != fingerprint:
-            with self._lock:
-                assert self._prototype is not None
-                cached = (self._prototype[0], self._prototype[1].clone())
+        if cached is None or cached[0] != policy_set.fingerprint:
+            cached = (policy_set.fingerprint, build_regorus(policy_set))
             self._local.engine = cached
         return cached[1]
