@@ -54,6 +54,8 @@ class Finding:
     platform: str = ""
     container: str = ""
     reason: str = ""  # exemption reason, for exempted findings only
+    file: str = ""  # Dockerfile findings (gate lint): the file and 1-based line
+    line: int = 0
 
     @classmethod
     def from_rego(cls, raw: Mapping[str, Any]) -> Finding:
@@ -68,6 +70,8 @@ class Finding:
             platform=str(raw.get("platform", "") or ""),
             container=str(raw.get("container", "") or ""),
             reason=str(raw.get("reason", "") or ""),
+            file=str(raw.get("file", "") or ""),
+            line=_line(raw.get("line")),
         )
 
     def sort_key(self) -> tuple[str, ...]:
@@ -144,6 +148,13 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _line(raw: Any) -> int:
+    """A line number from Rego (a JSON number, possibly 12.0); 0 when absent or invalid."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return 0
+    return int(raw) if raw >= 0 else 0
 
 
 def _findings(raw: Any) -> tuple[Finding, ...]:
