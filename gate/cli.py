@@ -21,7 +21,7 @@ from gate.evaluate import LocalFacts, evaluate_image
 from gate.policy.engines import create_engine
 from gate.policy.loader import load_policy_set
 from gate.policy.rego_tests import render_junit, render_text, run_rego_tests
-from gate.report.decision import print_table, render_json
+from gate.report.decision import print_report, render_json
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
 
@@ -58,7 +58,7 @@ def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int
             render_json(results)
         )
     else:
-        print_table(results, console)
+        print_report(results, console)
     if any(decision.errors for _, decision in results):
         return EXIT_ERROR
     return EXIT_OK if all(decision.allowed for _, decision in results) else EXIT_DENIED

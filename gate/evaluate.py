@@ -1,9 +1,9 @@
 """Evaluate one image: parse the reference, decide on the reference alone, then on the facts.
 
 Reference-level policies (digest, registries, tags, exemptions) run first, on the reference
-alone: when they deny, no fact is fetched and no host is contacted. Facts come from local
-files here (``--metadata``, ``--scan``); fetching them from the registry is the job of
-:mod:`gate.facts` when no local facts are given.
+alone: when they deny, no fact is gathered and no host is contacted. Facts then come from a
+:class:`FactSource`: local files for testing (:class:`LocalFacts`), or the registry and the
+scanner (gathered by gate itself on the admission and signing paths).
 
     >>> from gate.policy.engines import create_engine
     >>> from gate.config import Settings
@@ -14,9 +14,13 @@ files here (``--metadata``, ``--scan``); fetching them from the registry is the 
 
 from __future__ import annotations
 
+import abc
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from gate.errors import GateError
 from gate.facts.metadata import ImageFacts, load_metadata
@@ -27,12 +31,23 @@ from gate.policy.interface import Decision, Engine, Scope
 from gate.reference import ImageRef, parse_reference
 
 
+class FactSource(abc.ABC):
+    """Where an image's facts come from. One method; failures raise :class:`GateError`."""
+
+    local = False
+
+    @abc.abstractmethod
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        """The reference (its digest resolved) and the facts, before ``deadline`` (monotonic)."""
+
+
 @dataclass(frozen=True)
-class LocalFacts:
-    """Facts a developer supplies from files, for local testing."""
+class LocalFacts(FactSource):
+    """Facts a developer supplies from files, for local testing: nothing is fetched."""
 
     metadata: ImageFacts | None = None
     scan: ScanResult | None = None
+    local = True
 
     @classmethod
     def from_files(cls, metadata: Path | None, scan: Path | None) -> LocalFacts:
@@ -41,44 +56,47 @@ class LocalFacts:
             scan=load_scan_report(scan) if scan else None,
         )
 
-    @property
-    def given(self) -> bool:
-        return self.metadata is not None or self.scan is not None
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        facts = self.metadata or ImageFacts()
+        if self.scan is not None:
+            facts = ImageFacts(facts.platforms, self.scan, facts.attestations)
+        return ref, facts
 
 
 def evaluate_image(
     engine: Engine,
     reference: str,
-    facts: LocalFacts,
+    source: FactSource,
     *,
     entry_point: str = "eval",
+    workload: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    deadline: float | None = None,
 ) -> Decision:
+    """The decision for one image; every failure is a denying decision, never an exception."""
     try:
         ref = parse_reference(reference)
     except GateError as exc:
         return Decision.from_error(exc, entry_point, engine=engine.name)
-    if not facts.given:
-        reference_only = build_document(ref.to_input(), entry_point=entry_point, now=now)
-        first = engine.evaluate(reference_only, Scope.REFERENCE)
+    if not source.local:
+        document = build_document(
+            ref.to_input(), entry_point=entry_point, workload=workload, now=now
+        )
+        first = engine.evaluate(document, Scope.REFERENCE)
         if not first.allowed:
             return first
     try:
-        _check_scan_subject(ref, facts.scan)
+        ref, facts = source.gather(ref, deadline if deadline is not None else time.monotonic() + 60)
+        _check_scan_subject(ref, facts)
     except GateError as exc:
         return Decision.from_error(exc, entry_point, engine=engine.name)
     document = build_document(
-        ref.to_input(), entry_point=entry_point, facts=facts.metadata, scan=facts.scan, now=now
+        ref.to_input(), entry_point=entry_point, facts=facts, workload=workload, now=now
     )
     return engine.evaluate(document, Scope.FULL)
 
 
-def _check_scan_subject(ref: ImageRef, scan: ScanResult | None) -> None:
+def _check_scan_subject(ref: ImageRef, facts: ImageFacts) -> None:
     """A report about another image must never stand in for this one's scan."""
-    if scan is None or not scan.digests or ref.digest is None:
-        return
-    if ref.digest not in scan.digests:
-        raise GateError(
-            f"the scan report is about {', '.join(sorted(scan.digests))}, not {ref.digest}",
-            hint="scan the image you evaluate, by digest, and pass that report",
-        )
+    if facts.vulnerabilities is not None and ref.digest is not None:
+        facts.vulnerabilities.ensure_about(ref.digest)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from gate.policy.interface import Decision, Finding
 
@@ -27,43 +27,41 @@ def render_json(results: Sequence[Result]) -> str:
     return json.dumps(document, indent=2)
 
 
-def print_table(results: Sequence[Result], console: Console) -> None:
+def print_report(results: Sequence[Result], console: Console) -> None:
+    """Each image's verdict, then its errors, violations, warnings and exemptions."""
     for image, decision in results:
-        verdict = "[green]ALLOWED[/]" if decision.allowed else "[red]DENIED[/]"
-        console.print(f"{verdict} {image}  [dim](engine: {decision.engine})[/]")
-        if decision.errors:
-            for error in decision.errors:
-                console.print(f"  [red]error[/] ({error.kind}): {error.message}")
-                if error.hint:
-                    console.print(f"    [dim]hint: {error.hint}[/]")
-        for title, findings in (
-            ("Violations", decision.violations),
-            ("Warnings", decision.warnings),
-            ("Exempted", decision.exempted),
+        verdict = "[bold green]ALLOWED[/]" if decision.allowed else "[bold red]DENIED[/]"
+        console.print(f"{verdict} {escape(image)}  [dim](engine: {decision.engine or '-'})[/]")
+        for error in decision.errors:
+            console.print(f"  [red]error[/] ({error.kind}): {escape(error.message)}")
+            if error.hint:
+                console.print(f"    [dim]hint: {escape(error.hint)}[/]")
+        for mark, findings in (
+            ("[red]✗[/]", decision.violations),
+            ("[yellow]![/]", decision.warnings),
+            ("[dim]-[/]", decision.exempted),
         ):
-            if findings:
-                console.print(_findings_table(title, findings))
+            for finding in findings:
+                _print_finding(console, mark, finding)
+        counts = f"{len(decision.violations)} violation(s), {len(decision.warnings)} warning(s)"
+        console.print(f"  [dim]{counts}, {len(decision.exempted)} exempted[/]\n")
 
 
-def _findings_table(title: str, findings: Sequence[Finding]) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=True, expand=False)
-    for column in ("policy", "severity", "where", "message", "how to fix"):
-        table.add_column(column, overflow="fold")
-    for finding in findings:
-        where = " ".join(
-            part
-            for part in (
-                finding.platform and f"platform {finding.platform}",
-                finding.container and f"container {finding.container}",
-            )
-            if part
+def _print_finding(console: Console, mark: str, finding: Finding) -> None:
+    where = ", ".join(
+        part
+        for part in (
+            finding.platform and f"platform {finding.platform}",
+            finding.container and f"container {finding.container}",
         )
-        fix = f"exempt: {finding.reason}" if finding.reason else finding.remediation
-        table.add_row(
-            f"{finding.policy_id}\n{finding.policy}",
-            finding.severity,
-            where or "-",
-            finding.message,
-            fix,
-        )
-    return table
+        if part
+    )
+    console.print(
+        f"  {mark} [bold]{finding.policy_id}[/] {finding.policy} [dim]({finding.severity})[/]"
+        + (f" [dim]{escape(where)}[/]" if where else "")
+    )
+    console.print(f"    {escape(finding.message)}")
+    if finding.reason:
+        console.print(f"    [dim]exempt: {escape(finding.reason)}[/]")
+    elif finding.remediation:
+        console.print(f"    [dim]fix: {escape(finding.remediation)}[/]")
