@@ -92,6 +92,20 @@ def _policies(args: argparse.Namespace, settings: Settings, console: Console) ->
     return EXIT_OK
 
 
+def _lint(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from gate.lint.render import render_json, render_text
+    from gate.lint.run import exit_code, lint_paths
+    from gate.lint.sarif import render_sarif
+
+    policy_set = load_policy_set(settings.policies, settings.data_overrides)
+    results = lint_paths(args.paths or [Path("Dockerfile")], policy_set)
+    if args.output == "sarif":
+        print(render_sarif(results, policy_set.lint_catalog))
+    else:
+        print(render_json(results) if args.output == "json" else render_text(results))
+    return exit_code(results)
+
+
 def _timestamp(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -131,6 +145,12 @@ def _parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("policies", help="list the policies with id, severity and scope")
     listing.set_defaults(handler=_policies)
+
+    lint = commands.add_parser("lint", help="check Dockerfiles against the Dockerfile policies")
+    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: ./Dockerfile")
+    lint.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
+    lint.add_argument("--output", choices=("text", "json", "sarif"), default="text")
+    lint.set_defaults(handler=_lint)
     return parser
 
 
