@@ -29,7 +29,7 @@ EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    console = Console(stderr=False, highlight=False)
+    console = Console(highlight=False, soft_wrap=not sys.stdout.isatty())
     try:
         settings = Settings.from_env().with_changes(
             policies=args.policies,
@@ -43,8 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args, settings, console)
         return code
     except GateError as exc:
-        Console(stderr=True).print(
-            f"[red]error:[/] {exc.message}" + (f"\n[dim]hint: {exc.hint}[/]" if exc.hint else "")
+        print(
+            f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr
         )
         return EXIT_ERROR
 
