@@ -1,0 +1,338 @@
+"""The registry client against a real registry: Debian's docker-registry on 127.0.0.1.
+
+Images are built in Python and pushed with the Distribution API (tests/integration/
+oci_push.py). What reached the registry is counted from its access log.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.facts.registry import (
+    Authenticator,
+    ClientOptions,
+    CredentialStore,
+    Deadline,
+    DockerConfig,
+    RegistryClient,
+    RegistryError,
+    TransportOptions,
+    fetch_platforms,
+)
+from gate.facts.registry.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from gate.reference import parse_reference
+from tests.conftest import REPO_ROOT, require, require_tool
+from tests.integration.oci_push import Pushed, Pusher, image_config, push_image, push_index
+from tests.integration.registry_server import RegistryServer
+from tests.integration.token_issuer import TokenIssuer
+
+pytestmark = pytest.mark.integration
+ARM64 = {"os": "linux", "architecture": "arm64", "variant": "v8"}
+AMD64 = {"os": "linux", "architecture": "amd64"}
+
+
+def started(server: RegistryServer) -> RegistryServer:
+    try:
+        return server.start()
+    except (OSError, RuntimeError) as exc:
+        require(False, f"cannot start docker-registry: {exc}")
+        raise AssertionError("unreachable") from exc
+
+
+@pytest.fixture(scope="module")
+def binary() -> str:
+    return require_tool("docker-registry", "GATE_DOCKER_REGISTRY")
+
+
+@pytest.fixture(scope="module")
+def registry(binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    server = started(RegistryServer(binary, tmp_path_factory.mktemp("registry")))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def basic_registry(
+    binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RegistryServer]:
+    folder = tmp_path_factory.mktemp("registry-basic")
+    htpasswd = require_tool("htpasswd")
+    server = started(RegistryServer(binary, folder, users={"alice": "s3cret"}, htpasswd=htpasswd))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def token_registry(
+    binary: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RegistryServer]:
+    folder = tmp_path_factory.mktemp("registry-token")
+    issuer = TokenIssuer(folder, {"bob": "hunter2", "oauth2accesstoken": "ya29.fake-adc"}).start()
+    server = started(RegistryServer(binary, folder, issuer=issuer))
+    yield server
+    server.stop()
+    issuer.stop()
+
+
+def client_for(
+    server: RegistryServer, auth: Authenticator | None = None, **options: Any
+) -> RegistryClient:
+    hosts = (server.host, *([server.issuer.host] if server.issuer else []))
+    transport = TransportOptions(insecure_hosts=hosts)
+    return RegistryClient(
+        ClientOptions(
+            approved=(f"{server.host}/**",), transport=transport, token_hosts=hosts, **options
+        ),
+        auth=auth,
+    )
+
+
+def authenticator(tmp_path: Path, config: dict[str, Any], provider: Any = None) -> Authenticator:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    store = CredentialStore(DockerConfig.load(path), provider)
+    return Authenticator(store)
+
+
+def multi_arch(pusher: Pusher, repo: str, tag: str, *, docker: bool = False) -> tuple[Pushed, ...]:
+    amd = push_image(pusher, repo, image_config(user="65532", architecture="amd64"), docker=docker)
+    arm = push_image(
+        pusher, repo, image_config(user="root", architecture="arm64", variant="v8"), docker=docker
+    )
+    index = push_index(
+        pusher,
+        repo,
+        [(amd, AMD64), (arm, ARM64)],
+        tag=tag,
+        docker=docker,
+        attestation_for=None if docker else amd,
+        artifact=not docker,
+    )
+    return index, amd, arm
+
+
+def platform_schema() -> dict[str, Any]:
+    schema = json.loads((REPO_ROOT / "gate" / "schema" / "input.schema.json").read_text())
+    return {**schema["$defs"]["platform"], "$defs": schema["$defs"]}
+
+
+def test_multi_arch_image_names_arm64_running_as_root(registry: RegistryServer) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    index, amd, arm = multi_arch(Pusher(registry.url), "team/app", "1.0")
+    facts = fetch_platforms(
+        client_for(registry), parse_reference(f"{registry.host}/team/app:1.0"), Deadline.after(10)
+    )
+    assert facts.digest == index.digest and facts.media_type == OCI_INDEX
+    assert facts.reference.digest == index.digest
+    found = facts.to_input()
+    assert [(p["architecture"], p["variant"], p["config"]["user"]) for p in found] == [
+        ("amd64", "", "65532"),
+        ("arm64", "v8", "root"),
+    ]  # the attestation and the signature artifact are skipped
+    assert [p["manifest_digest"] for p in found] == [amd.digest, arm.digest]
+    assert {p["media_type"] for p in found} == {OCI_MANIFEST}
+    for platform in found:
+        jsonschema.validate(platform, platform_schema())
+
+
+def test_platform_selection(registry: RegistryServer) -> None:
+    multi_arch(Pusher(registry.url), "team/select", "1.0")
+    client, reference = client_for(registry), parse_reference(f"{registry.host}/team/select:1.0")
+    arm = fetch_platforms(client, reference, Deadline.after(10), platforms=["linux/arm64"])
+    assert [(p.architecture, p.config["user"]) for p in arm.platforms] == [("arm64", "root")]
+    with pytest.raises(RegistryError, match="no image for platform"):
+        fetch_platforms(client, reference, Deadline.after(10), platforms=["linux/s390x"])
+
+
+def test_docker_media_types(registry: RegistryServer) -> None:
+    index, _, _ = multi_arch(Pusher(registry.url), "team/docker", "v2", docker=True)
+    facts = fetch_platforms(
+        client_for(registry), parse_reference(f"{registry.host}/team/docker:v2"), Deadline.after(10)
+    )
+    assert facts.media_type == DOCKER_LIST and facts.digest == index.digest
+    assert [(p.architecture, p.media_type) for p in facts.platforms] == [
+        ("amd64", DOCKER_MANIFEST),
+        ("arm64", DOCKER_MANIFEST),
+    ]
+
+
+def test_single_manifest_by_digest_makes_no_tag_request(registry: RegistryServer) -> None:
+    image = push_image(
+        Pusher(registry.url), "team/single", image_config(user="", architecture="arm64")
+    )
+    reference = parse_reference(f"{registry.host}/team/single@{image.digest}")
+    facts = fetch_platforms(client_for(registry), reference, Deadline.after(10))
+    assert [(p.os, p.architecture, p.config["user"]) for p in facts.platforms] == [
+        ("linux", "arm64", ""),
+    ]
+    assert not [r for r in registry.requests() if r[0] == "HEAD" and "team/single" in r[1]]
+
+
+def test_unknown_tag_names_registry_repository_and_status(registry: RegistryServer) -> None:
+    with pytest.raises(RegistryError) as info:
+        fetch_platforms(
+            client_for(registry),
+            parse_reference(f"{registry.host}/team/none:9"),
+            Deadline.after(10),
+        )
+    error = info.value
+    assert (error.registry, error.repository, error.status) == (registry.host, "team/none", 404)
+    assert "not found" in error.message and "check the repository" in error.hint
+
+
+def test_oversized_config_is_refused_without_downloading_it(registry: RegistryServer) -> None:
+    pusher = Pusher(registry.url)
+    big = push_image(pusher, "team/big", image_config(padding=9 * 1024 * 1024))
+    reference = parse_reference(f"{registry.host}/team/big@{big.digest}")
+    with pytest.raises(RegistryError, match="over gate's limit of 8388608"):
+        fetch_platforms(client_for(registry), reference, Deadline.after(10))
+    assert not [r for r in registry.requests() if r[0] == "GET" and "team/big/blobs" in r[1]]
+    small_limit = client_for(registry, max_manifest_bytes=100)
+    with pytest.raises(RegistryError, match="over gate's limit of 100"):
+        fetch_platforms(small_limit, reference, Deadline.after(10))
+
+
+def test_unapproved_repository_makes_no_request(registry: RegistryServer) -> None:
+    image = push_image(Pusher(registry.url), "other/app", image_config())
+    before = len(registry.requests())
+    client = RegistryClient(
+        ClientOptions(
+            approved=(f"{registry.host}/team/**",),
+            transport=TransportOptions(insecure_hosts=(registry.host,)),
+        )
+    )
+    with pytest.raises(RegistryError, match="not an approved registry"):
+        fetch_platforms(
+            client, parse_reference(f"{registry.host}/other/app@{image.digest}"), Deadline.after(10)
+        )
+    registry.settle()
+    assert len(registry.requests()) == before
+
+
+def concurrently(count: int, work: Any) -> list[Any]:
+    results: list[Any] = []
+    barrier = threading.Barrier(count)
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            results.append(work())
+        except Exception as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_twenty_concurrent_fetches_make_one_manifest_and_one_config_fetch(
+    registry: RegistryServer,
+) -> None:
+    config = image_config(user="root", architecture="arm64", labels={"fresh": "concurrency"})
+    pusher = Pusher(registry.url)
+    image = push_image(pusher, "team/hot", config)
+    config_digest = pusher.blob("team/hot", config).digest
+    manifest_path = f"/v2/team/hot/manifests/{image.digest}"
+    config_path = f"/v2/team/hot/blobs/{config_digest}"
+    registry.settle()
+    assert registry.count("GET", manifest_path) == registry.count("GET", config_path) == 0
+    client = client_for(registry)
+    by_digest = parse_reference(f"{registry.host}/team/hot@{image.digest}")
+    results = concurrently(20, lambda: fetch_platforms(client, by_digest, Deadline.after(20)))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert {r.platforms[0].config["user"] for r in results} == {"root"}
+    registry.settle()
+    assert registry.count("GET", manifest_path) == 1
+    assert registry.count("GET", config_path) == 1
+
+
+def test_twenty_concurrent_fetches_of_a_tag_share_one_resolution(registry: RegistryServer) -> None:
+    index, amd, arm = multi_arch(Pusher(registry.url), "team/hot-index", "live")
+    client = client_for(registry)
+    reference = parse_reference(f"{registry.host}/team/hot-index:live")
+    results = concurrently(20, lambda: fetch_platforms(client, reference, Deadline.after(20)))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    registry.settle()
+    assert registry.count("HEAD", "/v2/team/hot-index/manifests/live") == 1
+    for digest in (index.digest, amd.digest, arm.digest):
+        assert registry.count("GET", f"/v2/team/hot-index/manifests/{digest}") == 1
+
+
+def test_warm_fetch_makes_no_round_trip(registry: RegistryServer) -> None:
+    index, _, _ = multi_arch(Pusher(registry.url), "team/warm", "1")
+    client = client_for(registry)
+    reference = parse_reference(f"{registry.host}/team/warm@{index.digest}")
+    cold = fetch_platforms(client, reference, Deadline.after(10))
+    trips = client.stats()["round_trips"]
+    assert trips == 5  # index, 2 manifests, 2 configs
+    warm = fetch_platforms(client, reference, Deadline.after(10))
+    assert warm == cold and client.stats()["round_trips"] == trips
+
+
+def test_basic_auth_from_docker_config(basic_registry: RegistryServer, tmp_path: Path) -> None:
+    pusher = Pusher(basic_registry.url, ("alice", "s3cret"))
+    image = push_image(pusher, "team/private", image_config(user="app"), tag="1")
+    reference = parse_reference(f"{basic_registry.host}/team/private:1")
+    auths = {"auths": {basic_registry.host: {"auth": "YWxpY2U6czNjcmV0"}}}  # alice:s3cret
+    client = client_for(basic_registry, authenticator(tmp_path, auths))
+    assert fetch_platforms(client, reference, Deadline.after(10)).digest == image.digest
+    with pytest.raises(RegistryError) as info:
+        fetch_platforms(client_for(basic_registry), reference, Deadline.after(10))
+    assert info.value.status == 401 and "credentials" in info.value.hint
+    assert "anonymous" in info.value.hint
+    wrong = {"auths": {basic_registry.host: {"username": "alice", "password": "nope"}}}
+    with pytest.raises(RegistryError, match="unauthorized"):
+        fetch_platforms(
+            client_for(basic_registry, authenticator(tmp_path, wrong)),
+            reference,
+            Deadline.after(10),
+        )
+
+
+def test_token_auth_with_tokens_cached(token_registry: RegistryServer, tmp_path: Path) -> None:
+    assert token_registry.issuer is not None
+    pusher = Pusher(token_registry.url, ("bob", "hunter2"))
+    index, _, _ = multi_arch(pusher, "team/tokened", "1")
+    reference = parse_reference(f"{token_registry.host}/team/tokened:1")
+    config = {"auths": {token_registry.host: {"username": "bob", "password": "hunter2"}}}
+    client = client_for(token_registry, authenticator(tmp_path, config))
+    issued = token_registry.issuer.issued
+    assert fetch_platforms(client, reference, Deadline.after(10)).digest == index.digest
+    assert token_registry.issuer.issued == issued + 1  # one token for six requests
+    with pytest.raises(RegistryError) as info:
+        fetch_platforms(client_for(token_registry), reference, Deadline.after(10))
+    assert info.value.status == 401 and info.value.registry == token_registry.host
+
+
+class FakeADC:
+    """Stands in for Google ADC (which would call Google's token endpoint)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def access_token(self) -> str:
+        self.calls += 1
+        return "ya29.fake-adc"
+
+
+def test_gcloud_credential_helper_uses_adc_tokens(
+    token_registry: RegistryServer, tmp_path: Path
+) -> None:
+    pusher = Pusher(token_registry.url, ("bob", "hunter2"))
+    image = push_image(pusher, "team/adc", image_config(user="1000"), tag="1")
+    adc = FakeADC()
+    auth = authenticator(tmp_path, {"credHelpers": {token_registry.host: "gcloud"}}, adc)
+    client = client_for(token_registry, auth)
+    facts = fetch_platforms(
+        client, parse_reference(f"{token_registry.host}/team/adc:1"), Deadline.after(10)
+    )
+    assert facts.digest == image.digest and adc.calls >= 1
