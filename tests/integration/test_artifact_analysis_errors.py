@@ -7,11 +7,19 @@ server's CreateOccurrence/GetOccurrence (for attestations) work through the clie
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from google.api_core import exceptions as gexc
 from grafeas.grafeas_v1 import (
     AttestationOccurrence,
@@ -33,7 +41,6 @@ from tests.integration.grafeas_server import (
     discovery_occurrence,
     vulnerability_occurrence,
 )
-from tests.integration.opa_server import TlsFiles
 
 pytestmark = pytest.mark.integration
 
@@ -139,16 +146,42 @@ def test_tls_is_the_default_not_plaintext(api: Any) -> None:
     assert "UNAVAILABLE" in caught.value.message and not grafeas.calls
 
 
-def test_tls_server_with_private_ca(tls_files: TlsFiles) -> None:
-    pem = (tls_files.cert_file.read_bytes(), tls_files.key_file.read_bytes())
-    with GoogleApiServer(tls=pem) as server:
+def self_signed_localhost() -> tuple[bytes, bytes]:
+    """(certificate PEM, key PEM) for localhost and 127.0.0.1, its own trust anchor."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+    cert = (
+        x509.CertificateBuilder(subject_name=name, issuer_name=name, public_key=key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def test_tls_server_with_private_ca(tmp_path: Path) -> None:
+    cert, key = self_signed_localhost()
+    (tmp_path / "ca.pem").write_bytes(cert)
+    with GoogleApiServer(tls=(cert, key)) as server:
         grafeas = server.add(GrafeasServicer())
         server.start()
         endpoint = GoogleEndpoint(
-            api_endpoint=f"localhost:{server.port}", anonymous=True, ca_file=str(tls_files.ca_file)
+            api_endpoint=f"localhost:{server.port}",
+            anonymous=True,
+            ca_file=str(tmp_path / "ca.pem"),
         )
         assert analysis(endpoint).scan(IMAGE).status == "MISSING"
         assert len(grafeas.calls) == 1
+        with pytest.raises(ScanError, match="UNAVAILABLE"):  # the system roots do not trust it
+            analysis(replace(endpoint, ca_file=""), rpc_timeout=0.5).scan(IMAGE)
 
 
 def test_create_and_get_occurrence_for_attestations(api: Any) -> None:
