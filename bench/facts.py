@@ -113,7 +113,7 @@ def report(label: str, server: RegistryServer, workdir: Path, repeat: int) -> No
                 times.append(elapsed)
             print(
                 f"  {name:<48} {kind:<5} {statistics.median(times):>11.2f} "
-                f"{counts['round_trips']:>12} {counts['cache_hits']:>5}"
+                f"{counts['round_trips']:>12} {counts['cache_hits'] + counts['tag_hits']:>5}"
             )
 
 

@@ -20,11 +20,13 @@ from gate.facts.registry import (
     CredentialStore,
     Deadline,
     DockerConfig,
+    GoogleADC,
     RegistryClient,
     RegistryError,
     TransportOptions,
     fetch_platforms,
 )
+from gate.facts.registry.cache import ContentCache, TagCache
 from gate.facts.registry.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from gate.reference import parse_reference
 from tests.conftest import REPO_ROOT, require, require_tool
@@ -336,3 +338,83 @@ def test_gcloud_credential_helper_uses_adc_tokens(
         client, parse_reference(f"{token_registry.host}/team/adc:1"), Deadline.after(10)
     )
     assert facts.digest == image.digest and adc.calls >= 1
+
+
+def test_credential_sources_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    adc = FakeADC()
+    config = DockerConfig.from_json(
+        {
+            "auths": {
+                "https://index.docker.io/v1/": {"auth": "dXNlcjpwdw=="},
+                "gcr.io": {"auth": "YTpi"},
+            },
+            "credHelpers": {"europe-docker.pkg.dev": "gcloud", "ecr.example": "ecr-login"},
+        }
+    )
+    store = CredentialStore(config, adc)
+    assert (store.for_host("docker.io").username, store.for_host("docker.io").password) == (
+        "user",
+        "pw",
+    )
+    assert store.for_host("gcr.io").source == "config.json auths"  # explicit auths win
+    for host in ("europe-docker.pkg.dev", "us-docker.pkg.dev", "eu.gcr.io"):
+        creds = store.for_host(host)
+        assert (creds.username, creds.password, creds.source) == (
+            "oauth2accesstoken",
+            "ya29.fake-adc",
+            "Google ADC",
+        )
+    assert "ecr-login" in store.for_host("ecr.example").source
+    assert store.for_host("ecr.example").anonymous
+    assert store.for_host("quay.io").anonymous
+
+
+def test_google_adc_unavailable_falls_back_to_anonymous_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import google.auth
+    import google.auth.exceptions
+
+    def no_adc(**_: Any) -> Any:
+        raise google.auth.exceptions.DefaultCredentialsError("no credentials found")  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(google.auth, "default", no_adc)
+    creds = CredentialStore(DockerConfig()).for_host("us-docker.pkg.dev")
+    assert creds.anonymous and "Application Default Credentials" in creds.source
+
+
+def test_google_adc_refreshes_stale_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    import google.auth
+
+    class Stale:
+        valid, token, refreshed = False, None, 0
+
+        def refresh(self, request: Any) -> None:
+            self.refreshed += 1
+            self.valid, self.token = True, "ya29.refreshed"
+
+    stale = Stale()
+    monkeypatch.setattr(google.auth, "default", lambda **_: (stale, "project"))
+    adc = GoogleADC()
+    assert adc.access_token() == adc.access_token() == "ya29.refreshed"
+    assert stale.refreshed == 1
+
+
+def test_content_cache_is_bounded_by_entries_and_bytes() -> None:
+    cache = ContentCache(max_entries=3, max_bytes=100)
+    for index in range(5):
+        cache.put(("r", str(index)), b"x" * 10, 10)
+    assert len(cache) == 3 and cache.get(("r", "0")) is None and cache.get(("r", "4")) is not None
+    cache.put(("r", "big"), b"x" * 90, 90)
+    assert cache.size <= 100 and cache.get(("r", "big")) is not None
+    cache.put(("r", "huge"), b"x" * 101, 101)  # larger than the whole cache: not kept
+    assert cache.get(("r", "huge")) is None and cache.get(("r", "big")) is not None
+
+
+def test_tag_cache_expires() -> None:
+    now = [0.0]
+    tags = TagCache(ttl=30, clock=lambda: now[0])
+    tags.put("r/a", "1", "sha256:" + "a" * 64)
+    assert tags.get("r/a", "1") == "sha256:" + "a" * 64
+    now[0] = 31
+    assert tags.get("r/a", "1") is None

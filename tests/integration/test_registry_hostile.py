@@ -7,14 +7,18 @@ the requests that reached it.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import ipaddress
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +45,7 @@ def sha(data: bytes) -> str:
 class FakeRegistry:
     """Routes by exact path; ``hits`` counts (method, path) of every request."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[tuple[str, str]] = Counter()
         self.delay = 0.0
@@ -68,6 +72,8 @@ class FakeRegistry:
         self.server.daemon_threads = True
         self.server.block_on_close = False
         self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # hung-up clients
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.host = f"127.0.0.1:{self.server.server_address[1]}"
 
@@ -462,6 +468,80 @@ def test_https_is_used_unless_the_host_is_listed_insecure(fake: FakeRegistry) ->
         lambda: client.manifest(ref(fake, digest), digest, Deadline.after(5)), "SSLError", 5
     )
     assert "CA bundle" in error.hint
+
+
+def tls_files(folder: Path) -> tuple[Path, Path]:
+    """A CA (its PEM file is returned) and a 127.0.0.1 server certificate it signed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("gate test CA"))
+        .issuer_name(name("gate test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    server = folder / "server.pem"
+    server.write_bytes(
+        leaf.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    (folder / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    return folder / "ca.pem", server
+
+
+def test_https_registry_verified_with_a_ca_bundle(tmp_path: Path) -> None:
+    ca_file, server_file = tls_files(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(server_file)
+    secure = FakeRegistry(tls=context)
+    try:
+        digest, _ = secure.image("app", CONFIG)
+        approved = (f"{secure.host}/**",)
+        trusting = RegistryClient(
+            ClientOptions(approved=approved, transport=TransportOptions(ca_bundle=str(ca_file)))
+        )
+        facts = fetch_platforms(trusting, ref(secure, digest), Deadline.after(5))
+        assert facts.platforms[0].config["user"] == "1000"
+        default = RegistryClient(
+            ClientOptions(approved=approved, transport=TransportOptions(max_retries=0))
+        )
+        error = expect_error(
+            lambda: default.manifest(ref(secure, digest), digest, Deadline.after(5)), "SSLError", 5
+        )
+        assert "CA bundle" in error.hint
+    finally:
+        secure.stop()
 
 
 def flaky(statuses: list[int], then: Route, headers: dict[str, str] | None = None) -> Route:

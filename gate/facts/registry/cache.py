@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -76,6 +76,7 @@ class TagCache:
 
     def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
+        self.hits = 0
         self._clock = clock
         self._items: dict[tuple[str, str], tuple[str, float]] = {}
         self._lock = threading.Lock()
@@ -86,6 +87,7 @@ class TagCache:
             if item is None or item[1] <= self._clock():
                 self._items.pop((name, tag), None)
                 return None
+            self.hits += 1
             return item[0]
 
     def put(self, name: str, tag: str, digest: str) -> None:
@@ -122,7 +124,7 @@ class SingleFlight(Generic[T]):
                 return on_timeout()
             if call.error is not None:
                 raise call.error
-            return call.value  # type: ignore[return-value]
+            return cast(T, call.value)
         try:
             call.value = fetch()
             return call.value

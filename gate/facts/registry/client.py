@@ -44,7 +44,8 @@ from gate.reference import ImageRef, matches_any
 @dataclass(frozen=True)
 class ClientOptions:
     approved: tuple[str, ...]  # registry/repository patterns; empty approves nothing
-    blob_hosts: tuple[str, ...] = ("storage.googleapis.com",)
+    # Hosts registries redirect blob downloads to: GCR/Artifact Registry, Docker Hub.
+    blob_hosts: tuple[str, ...] = ("storage.googleapis.com", "production.cloudflare.docker.com")
     token_hosts: tuple[str, ...] = DEFAULT_TOKEN_HOSTS
     transport: TransportOptions = field(default_factory=TransportOptions)
     max_manifest_bytes: int = MAX_MANIFEST_BYTES
@@ -88,14 +89,10 @@ class RegistryClient:
             )
 
     def stats(self) -> dict[str, int]:
-        """Round trips, retries, cache hits and misses so far."""
-        counts = self.transport.stats
-        return {
-            "round_trips": counts["round_trips"],
-            "retries": counts["retries"],
-            "cache_hits": self.cache.hits,
-            "cache_misses": self.cache.misses,
-        }
+        """Round trips, retries, content-cache hits and misses, tag-cache hits so far."""
+        counts, cache = self.transport.stats, self.cache
+        return {"round_trips": counts["round_trips"], "retries": counts["retries"],
+                "cache_hits": cache.hits, "cache_misses": cache.misses, "tag_hits": self.tags.hits}  # fmt: skip
 
     def resolve(self, ref: ImageRef, deadline: Deadline) -> str:
         self.check_allowed(ref)
