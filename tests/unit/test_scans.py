@@ -272,8 +272,8 @@ def grype_match(i: int = 0, severity: str = "High", state: str = "fixed") -> dic
         (b"\xff\xfe{}", "not valid JSON"),
         ('{"SchemaVersion": 2, "Results": [], "x": NaN}', "numbers must be finite"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
-        ('"just a string"', "neither a Trivy nor a Grype"),
-        ('{"foo": 1}', "neither a Trivy nor a Grype"),
+        ('"just a string"', "neither a Trivy, a Grype"),
+        ('{"foo": 1}', "neither a Trivy, a Grype"),
         (
             '{"SchemaVersion": 1, "ArtifactName": "x", "Results": []}',
             "SchemaVersion 1 is not supported",

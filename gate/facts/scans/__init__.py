@@ -36,7 +36,7 @@ __all__ = [
 
 
 def load_scan_report(path: str | Path) -> ScanResult:
-    """Read a Trivy (SchemaVersion 2) or Grype JSON report, whichever it is.
+    """Read a Trivy (SchemaVersion 2), Grype or gcloud/Grafeas JSON report, whichever it is.
 
     Raises :class:`ScanError` for a file that is missing, empty, not JSON, truncated,
     of neither format, of an unsupported Trivy schema version, or of the wrong shape.
@@ -45,12 +45,18 @@ def load_scan_report(path: str | Path) -> ScanResult:
 
 
 def parse_scan_report(doc: Any, *, origin: str = "scan report") -> ScanResult:
-    """Normalise an already decoded Trivy or Grype report."""
+    """Normalise an already decoded Trivy, Grype or gcloud/Grafeas report."""
     if is_trivy_report(doc):
         return parse_trivy(doc, origin=origin)
     if is_grype_report(doc):
         return parse_grype(doc, origin=origin)
-    raise ScanError(f"{origin}: neither a Trivy nor a Grype JSON report", hint=REPORT_HINT)
+    from gate.facts.scans import gcloud  # grafeas and protobuf load only when needed
+
+    if gcloud.is_gcloud_report(doc):
+        return gcloud.parse_gcloud(doc, origin=origin)
+    raise ScanError(
+        f"{origin}: neither a Trivy, a Grype nor a gcloud/Grafeas JSON report", hint=REPORT_HINT
+    )
 
 
 class ReportFile(ScanSource):

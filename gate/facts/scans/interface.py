@@ -52,7 +52,10 @@ SCAN_STATUSES = (
 )
 
 
-REPORT_HINT = "pass the JSON of `trivy image --format json` (Trivy 0.20+) or `grype -o json`"
+REPORT_HINT = (
+    "pass the JSON of `trivy image --format json` (Trivy 0.20+), `grype -o json`, or "
+    "`gcloud artifacts docker images describe --show-package-vulnerability --format=json`"
+)
 
 
 class ScanError(GateError):
