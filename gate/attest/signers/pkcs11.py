@@ -9,16 +9,14 @@ The payload is hashed here and the token signs the digest with ``CKM_ECDSA`` (ra
 
     >>> config = Pkcs11Config(module="/usr/lib/softhsm/libsofthsm2.so", token_label="gate",
     ...                       key_label="attestor", pin_env="GATE_PKCS11_PIN")
-    >>> config.key_selector()
-    {'label': 'attestor'}
+    >>> with Pkcs11Signer(config) as signer:                     # doctest: +SKIP
+    ...     signature = signer.sign(payload)
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pkcs11
@@ -32,6 +30,7 @@ from pkcs11.util.ec import encode_ec_public_key, encode_ecdsa_signature
 from gate.attest.algorithms import Algorithm, PublicKey, algorithm_for_key, public_key_pem
 from gate.attest.algorithms import rfc6920_key_id as _rfc6920
 from gate.attest.signers.interface import Signature, Signer, SignerError
+from gate.attest.signers.pkcs11_config import Pkcs11Config
 
 _DIGEST_INFO = {  # DER DigestInfo prefixes (RFC 8017 section 9.2, note 1)
     "sha256": bytes.fromhex("3031300d060960864801650304020105000420"),
@@ -61,53 +60,6 @@ class _Shared:
 
 
 _SHARED: dict[tuple[str, str], _Shared] = {}
-
-
-@dataclass(frozen=True)
-class Pkcs11Config:
-    module: str  # path of the PKCS#11 library (.so)
-    token_label: str
-    key_label: str = ""
-    key_id: bytes = b""
-    pin_env: str = ""  # name of the environment variable holding the PIN
-    pin_file: str = ""  # or a file whose first line is the PIN
-    public_key_id: str = ""  # default: RFC 6920 ni:///sha-256;… of the public key
-    rsa_padding: str = "pss"  # RSA keys: "pss" or "pkcs1"
-    hash_name: str = ""  # default: from the key (sha256; sha384 for P-384; sha512 for P-521)
-
-    def key_selector(self) -> dict[str, Any]:
-        selector: dict[str, Any] = {}
-        if self.key_label:
-            selector["label"] = self.key_label
-        if self.key_id:
-            selector["id"] = self.key_id
-        return selector
-
-    def read_pin(self) -> str:
-        if self.pin_env and self.pin_file:
-            raise SignerError("give the PKCS#11 PIN in an environment variable or a file, not both")
-        if self.pin_env:
-            pin = os.environ.get(self.pin_env, "")
-            if not pin:
-                raise SignerError(
-                    f"the PKCS#11 PIN variable {self.pin_env} is empty or unset",
-                    hint=f"export {self.pin_env} in the signing step's environment",
-                )
-            return pin
-        if self.pin_file:
-            try:
-                lines = Path(self.pin_file).read_text().splitlines()
-            except OSError as exc:
-                raise SignerError(
-                    f"cannot read the PKCS#11 PIN file {self.pin_file}: {exc.strerror}",
-                    hint="mount the PIN file (e.g. from Secret Manager) readable by gate",
-                ) from exc
-            if lines and lines[0]:
-                return lines[0]
-            raise SignerError(f"the PKCS#11 PIN file {self.pin_file} is empty")
-        raise SignerError(
-            "no PKCS#11 PIN source", hint="set pin_env (a variable name) or pin_file (a path)"
-        )
 
 
 class Pkcs11Signer(Signer):
@@ -154,29 +106,33 @@ class Pkcs11Signer(Signer):
                 hint=hint or "check the module path and that the token is present",
             ) from exc
 
+    def _objects(self, object_class: ObjectClass) -> list[Any]:
+        """Every object of ``object_class`` matching the selector (the search is consumed
+        whole, so no half-read search outlives a session)."""
+        attrs: dict[Attribute, Any] = {Attribute.CLASS: object_class}
+        if self._config.key_label:
+            attrs[Attribute.LABEL] = self._config.key_label
+        if self._config.key_id:
+            attrs[Attribute.ID] = self._config.key_id
+        return list(self._require_session().get_objects(attrs))
+
     def _find_keys(self) -> tuple[SignMixin, PublicKey]:
         selector = self._config.key_selector()
-        try:
-            private = self._require_session().get_key(
-                object_class=ObjectClass.PRIVATE_KEY, **selector
-            )
-        except (p11.NoSuchKey, p11.MultipleObjectsReturned) as exc:
-            found = "no" if isinstance(exc, p11.NoSuchKey) else "more than one"
+        found = self._objects(ObjectClass.PRIVATE_KEY)
+        if len(found) != 1:
             raise SignerError(
-                f"{found} private key on token {self._config.token_label!r} matches {selector}",
+                f"{'no' if not found else 'more than one'} private key on token "
+                f"{self._config.token_label!r} matches {selector}",
                 hint="select exactly one key by label and/or id",
-            ) from exc
-        if not isinstance(private, pkcs11.PrivateKey) or not isinstance(private, SignMixin):
-            raise SignerError(f"the object matching {selector} is not a private key")
+            )
+        private = found[0]
+        if not isinstance(private, SignMixin):
+            raise SignerError(f"the private key matching {selector} cannot sign")
         return private, self._public_key(private, selector)
 
     def _public_key(self, private: SignMixin, selector: dict[str, Any]) -> PublicKey:
-        try:
-            public = self._require_session().get_key(
-                object_class=ObjectClass.PUBLIC_KEY, **selector
-            )
-        except p11.PKCS11Error:
-            public = None
+        publics = self._objects(ObjectClass.PUBLIC_KEY)
+        public = publics[0] if len(publics) == 1 else None
         if private.key_type == KeyType.RSA:
             source = public if public is not None else private  # RSA private keys carry n and e
             numbers = rsa.RSAPublicNumbers(
