@@ -28,6 +28,8 @@ import requests
 from gate.facts.registry import watchdog
 from gate.facts.registry.interface import Deadline, RegistryError, deadline_error, network_error
 
+# Content is hashed as served: no compression (and no decompression bomb) in between.
+_IDENTITY = {"Accept-Encoding": "identity"}
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
@@ -198,7 +200,7 @@ class Transport:
         return self.session.request(
             method,
             url,
-            headers={"User-Agent": self.options.user_agent, **headers},
+            headers={"User-Agent": self.options.user_agent, **_IDENTITY, **headers},
             timeout=timeout,
             allow_redirects=False,
             stream=True,

@@ -22,6 +22,7 @@ import hmac
 import re
 
 import requests
+import urllib3.exceptions
 
 from gate.facts.registry.interface import RegistryError
 
@@ -75,12 +76,12 @@ def read_limited(
     chunks: list[bytes] = []
     total = 0
     try:
-        for chunk in response.iter_content(CHUNK):
+        for chunk in response.raw.stream(CHUNK, decode_content=False):  # bytes as served
             total += len(chunk)
             if total > limit:
                 raise _too_big(total, limit, registry, repository, what, at_least=True)
             chunks.append(chunk)
-    except requests.RequestException as exc:
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
         raise RegistryError(
             f"{registry}/{repository}: reading {what} failed: {type(exc).__name__}",
             hint="the connection broke or the deadline ran out while reading: check the "
