@@ -18,6 +18,7 @@ from typing import Any
 
 from gate.errors import ConfigError
 from gate.policy.loader import default_policy_dir
+from gate.webhook.settings import WebhookSettings
 
 ENGINES = ("embedded", "opa")
 
@@ -33,6 +34,7 @@ class Settings:
     opa_push_policies: bool = True
     opa_timeout: float = 5.0
     reload_interval: float = 2.0
+    webhook: WebhookSettings = field(default_factory=WebhookSettings)  # gate serve; GATE_* in it
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,6 +58,7 @@ class Settings:
         for name in ("opa_timeout", "reload_interval"):
             if env.get(f"GATE_{name.upper()}"):
                 values[name] = _float(f"GATE_{name.upper()}", env[f"GATE_{name.upper()}"])
+        values["webhook"] = WebhookSettings.from_env(env)
         return cls(**values).validated()
 
     def validated(self) -> Settings:

@@ -1,0 +1,144 @@
+"""The admission webhook's settings: one frozen group inside :class:`gate.config.Settings`.
+
+``Settings.from_env`` reads the environment (the only place gate does) and hands the
+mapping to :meth:`WebhookSettings.from_env`, which parses the ``GATE_*`` variables below.
+Every field is documented in docs/webhook.md.
+
+    >>> s = WebhookSettings.from_env({"GATE_MODE": "warn",
+    ...     "GATE_NAMESPACE_MODES": "dev=audit,prod/GATE-IMG-004=warn"})
+    >>> s.mode, s.namespace_modes, s.exempt()
+    ('warn', (('dev', 'audit'), ('prod/GATE-IMG-004', 'warn')), ('kube-system', 'gate-system'))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from gate.errors import ConfigError
+
+MODES = ("enforce", "warn", "audit")
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+MAX_TIMEOUT_SECONDS = 30.0  # the API server's ceiling for a webhook's timeoutSeconds
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    mode: str = "enforce"  # GATE_MODE: the default enforcement action
+    policy_modes: tuple[tuple[str, str], ...] = ()  # GATE_POLICY_MODES  ID=mode,…
+    namespace_modes: tuple[tuple[str, str], ...] = ()  # GATE_NAMESPACE_MODES ns[/ID]=mode,…
+    namespace: str = "gate-system"  # GATE_NAMESPACE: gate's own namespace (always exempt)
+    exempt_namespaces: tuple[str, ...] = ("kube-system",)  # GATE_EXEMPT_NAMESPACES
+    break_glass: bool = True  # GATE_BREAK_GLASS: honour the break-glass annotation
+    budget: float = 8.0  # GATE_BUDGET_SECONDS: below the webhook's timeoutSeconds
+    fail_open: bool = False  # GATE_FAIL_OPEN: admit (with a warning) on errors and timeouts
+    required_attestors: tuple[str, ...] = ()  # GATE_REQUIRED_ATTESTORS: attestation mode
+    attestation_endpoint: str = ""  # GATE_ATTESTATION_ENDPOINT: host:port, "" = Google's
+    attestation_plaintext: bool = False  # GATE_ATTESTATION_PLAINTEXT: local test servers only
+    attestation_cache_ttl: float = 3600.0  # GATE_ATTESTATION_CACHE_TTL (verified digests)
+    facts_cache_size: int = 20_000  # GATE_FACTS_CACHE_SIZE
+    facts_cache_ttl: float = 300.0  # GATE_FACTS_CACHE_TTL
+    decision_cache_size: int = 20_000  # GATE_DECISION_CACHE_SIZE
+    decision_cache_ttl: float = 10.0  # GATE_DECISION_CACHE_TTL (0 turns it off)
+    trial_metadata: str = ""  # GATE_TRIAL_METADATA: local facts for trials and tests only
+    trial_scan: str = ""  # GATE_TRIAL_SCAN: a Trivy/Grype report for trials and tests only
+    bind: str = "0.0.0.0:8443"  # GATE_BIND
+    tls_cert: str = ""  # GATE_TLS_CERT
+    tls_key: str = ""  # GATE_TLS_KEY
+    insecure_http: bool = False  # GATE_INSECURE_HTTP: plain HTTP, for local trials only
+    workers: int = 2  # GATE_WORKERS: gunicorn worker processes
+    threads: int = 16  # GATE_THREADS: request threads per worker
+    pool_threads: int = 32  # GATE_POOL_THREADS: image evaluations in flight per worker
+    metrics_dir: str = ""  # GATE_METRICS_DIR: prometheus multiprocess folder (serve sets one)
+    log_level: str = "INFO"  # GATE_LOG_LEVEL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
+        """Parse the ``GATE_*`` variables named beside each field; ConfigError on a bad one."""
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            name = ENV_NAMES.get(item.name, f"GATE_{item.name.upper()}")
+            raw = env.get(name, "").strip()
+            if raw:
+                values[item.name] = _PARSERS[str(item.type)](name, raw)
+        return cls(**values).validated()
+
+    def validated(self) -> WebhookSettings:
+        modes = [self.mode, *(m for _, m in self.policy_modes + self.namespace_modes)]
+        for mode in modes:
+            if mode not in MODES:
+                raise ConfigError(
+                    f"unknown enforcement mode {mode!r}", hint=f"choose one of {', '.join(MODES)}"
+                )
+        if not 0 < self.budget < MAX_TIMEOUT_SECONDS:
+            raise ConfigError(
+                f"GATE_BUDGET_SECONDS={self.budget} is outside (0, 30)",
+                hint="keep it about 2 s below the webhook's timeoutSeconds (1 to 30)",
+            )
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError(
+                "GATE_TLS_CERT and GATE_TLS_KEY go together", hint="set both, or neither"
+            )
+        for name in ("workers", "threads", "pool_threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"GATE_{name.upper()} must be at least 1")
+        return self
+
+    def exempt(self) -> tuple[str, ...]:
+        """The exempt namespaces: the configured ones and gate's own."""
+        own = (self.namespace,) if self.namespace else ()
+        return tuple(dict.fromkeys(self.exempt_namespaces + own))
+
+
+ENV_NAMES = {"budget": "GATE_BUDGET_SECONDS"}
+
+
+def _bool(name: str, raw: str) -> bool:
+    if raw.lower() in TRUE | FALSE:
+        return raw.lower() in TRUE
+    raise ConfigError(f"{name}={raw!r} is not a boolean", hint="write true or false")
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+
+def _int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
+
+
+def _list(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _pairs(name: str, raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for part in _list(name, raw):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(
+                f"{name}: {part!r} is not KEY=MODE", hint="e.g. GATE_POLICY_MODES=GATE-IMG-004=warn"
+            )
+        pairs.append((key.strip(), value.strip()))
+    return tuple(pairs)
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "str": _text,
+    "bool": _bool,
+    "float": _float,
+    "int": _int,
+    "tuple[str, ...]": _list,
+    "tuple[tuple[str, str], ...]": _pairs,
+}
