@@ -1,0 +1,122 @@
+"""Fact sources gate builds from its settings: what the registry and the scanner say.
+
+:class:`FetchedFacts` is the source of the admission and signing paths, where gate fetches
+its own facts: platforms from the registry (approved hosts only, content verified by digest)
+and vulnerabilities from Artifact Analysis, or from a local report when one is given.
+
+    >>> from gate.config import Settings
+    >>> from gate.policy.loader import default_policy_dir, load_policy_set
+    >>> source = build_fact_source(Settings(scan_source="none"), load_policy_set(default_policy_dir()).data)
+    >>> source.local
+    False
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gate.config import Settings
+from gate.evaluate import FactSource
+from gate.facts.google import GoogleEndpoint
+from gate.facts.metadata import ImageFacts
+from gate.facts.registry import (
+    Authenticator,
+    ClientOptions,
+    CredentialStore,
+    Deadline,
+    DockerConfig,
+    RegistryClient,
+    approved_patterns,
+    fetch_platforms,
+)
+from gate.facts.registry.transport import TransportOptions
+from gate.facts.scans.interface import ScanResult, ScanSource
+from gate.reference import ImageRef, matches_any
+
+REGISTRY_POLICY_ID = "GATE-REF-002"
+
+
+@dataclass
+class FetchedFacts(FactSource):
+    """Platforms from the registry; the scan from ``scanner``, or ``report`` when given."""
+
+    registry: RegistryClient
+    scanner: ScanSource | None = None
+    report: ScanResult | None = None
+    platforms: tuple[str, ...] = ()
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        fetched = fetch_platforms(self.registry, ref, Deadline(deadline), self.platforms or None)
+        scan = self.report
+        if scan is None and self.scanner is not None:
+            scan = self.scanner.scan(fetched.reference.normalized)
+        return fetched.reference, ImageFacts(platforms=fetched.platforms, vulnerabilities=scan)
+
+
+def build_fact_source(
+    settings: Settings, policy_data: Mapping[str, Any], *, report: ScanResult | None = None
+) -> FetchedFacts:
+    """The registry client and scanner that ``settings`` describe, for the approved registries."""
+    return FetchedFacts(
+        registry=build_registry_client(settings, policy_data),
+        scanner=build_scanner(settings),
+        report=report,
+        platforms=settings.platforms,
+    )
+
+
+def build_registry_client(settings: Settings, policy_data: Mapping[str, Any]) -> RegistryClient:
+    options = ClientOptions(
+        approved=fetchable_patterns(policy_data),
+        transport=TransportOptions(
+            insecure_hosts=settings.insecure_registries,
+            ca_bundle=settings.registry_ca_bundle or None,
+        ),
+    )
+    docker_config = DockerConfig.load(settings.docker_config or None)
+    return RegistryClient(options, auth=Authenticator(CredentialStore(docker_config)))
+
+
+def build_scanner(settings: Settings) -> ScanSource | None:
+    if settings.scan_source == "none":
+        return None
+    from gate.facts.scans.artifact_analysis import ArtifactAnalysis, ArtifactAnalysisSettings
+
+    endpoint = GoogleEndpoint(
+        api_endpoint=settings.artifact_analysis_endpoint,
+        plaintext=settings.google_plaintext,
+        anonymous=settings.google_anonymous,
+        ca_file=settings.google_ca_file,
+    ).validated()
+    return ArtifactAnalysis(
+        ArtifactAnalysisSettings(
+            endpoint=endpoint,
+            project=settings.artifact_analysis_project,
+            fixability=settings.fixability,
+            wait_timeout=settings.scan_wait,
+        )
+    )
+
+
+def fetchable_patterns(policy_data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The approved registries, plus exemptions that lift the registry policy.
+
+    An image exempted from the registry policy passes the reference decision, so gate
+    must be able to fetch its facts; every other host stays unreachable.
+    """
+    exemptions = policy_data.get("gate", {}).get("params", {}).get("exemptions", []) or []
+    lifted = tuple(
+        str(e["pattern"])
+        for e in exemptions
+        if isinstance(e, Mapping)
+        and e.get("pattern")
+        and e.get("reason")
+        and (not e.get("policies") or REGISTRY_POLICY_ID in e["policies"])
+    )
+    return approved_patterns(policy_data) + lifted
+
+
+def is_fetchable(policy_data: Mapping[str, Any], ref: ImageRef) -> bool:
+    return matches_any(fetchable_patterns(policy_data), ref.name)
