@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,9 @@ from rich.console import Console
 
 from gate.config import ENGINES, Settings
 from gate.errors import GateError
-from gate.evaluate import LocalFacts, evaluate_image
+from gate.evaluate import FactSource, LocalFacts, evaluate_image
+from gate.facts.metadata import load_metadata
+from gate.facts.scans import load_scan_report
 from gate.policy.engines import create_engine
 from gate.policy.loader import load_policy_set
 from gate.policy.rego_tests import render_junit, render_text, run_rego_tests
@@ -50,18 +53,36 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    settings = settings.with_changes(
+        platforms=tuple(args.platform) if args.platform else None,
+        scan_wait=args.scan_wait,
+        insecure_registries=tuple(args.insecure_registry) if args.insecure_registry else None,
+    )
     engine = create_engine(settings)
-    facts = LocalFacts.from_files(args.metadata, args.scan)
-    results = [(image, evaluate_image(engine, image, facts, now=args.now)) for image in args.images]
+    source = _fact_source(args, settings)
+    deadline = time.monotonic() + settings.fetch_timeout
+    results = [
+        (image, evaluate_image(engine, image, source, now=args.now, deadline=deadline))
+        for image in args.images
+    ]
     if args.output == "json":
-        console.print_json(render_json(results)) if console.is_terminal else print(
-            render_json(results)
-        )
+        print(render_json(results))
     else:
         print_report(results, console)
     if any(decision.errors for _, decision in results):
         return EXIT_ERROR
     return EXIT_OK if all(decision.allowed for _, decision in results) else EXIT_DENIED
+
+
+def _fact_source(args: argparse.Namespace, settings: Settings) -> FactSource:
+    """Local files when --metadata is given; otherwise gate fetches the facts itself."""
+    report = load_scan_report(args.scan) if args.scan else None
+    if args.metadata:
+        return LocalFacts(load_metadata(args.metadata), report)
+    from gate.facts.sources import build_fact_source
+
+    policy_data = load_policy_set(settings.policies, settings.data_overrides).data
+    return build_fact_source(settings, policy_data, report=report)
 
 
 def _test(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -93,8 +114,7 @@ def _policies(args: argparse.Namespace, settings: Settings, console: Console) ->
 
 
 def _lint(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    from gate.lint.render import render_json, render_text
-    from gate.lint.run import exit_code, lint_paths
+    from gate.lint.run import exit_code, lint_paths, render_json, render_text
     from gate.lint.sarif import render_sarif
 
     policy_set = load_policy_set(settings.policies, settings.data_overrides)
@@ -133,6 +153,19 @@ def _parser() -> argparse.ArgumentParser:
         "--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)"
     )
     evaluate.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
+    evaluate.add_argument(
+        "--platform",
+        action="append",
+        help="os/arch[/variant] to check (GATE_PLATFORMS); default all",
+    )
+    evaluate.add_argument(
+        "--scan-wait", type=float, help="seconds to wait for a running scan (GATE_SCAN_WAIT)"
+    )
+    evaluate.add_argument(
+        "--insecure-registry",
+        action="append",
+        help="host:port reached over plain HTTP (local trials)",
+    )
     evaluate.add_argument("--now", type=_timestamp, help="evaluation time (RFC 3339), default now")
     evaluate.add_argument("--output", choices=("table", "json"), default="table")
     evaluate.set_defaults(handler=_eval)

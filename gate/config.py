@@ -21,6 +21,9 @@ from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
 
 ENGINES = ("embedded", "opa")
+SCAN_SOURCES = ("artifact-analysis", "none")
+FIXABILITY = ("any", "all")
+_TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,23 @@ class Settings:
     opa_timeout: float = 5.0
     reload_interval: float = 2.0
     webhook: WebhookSettings = field(default_factory=WebhookSettings)  # gate serve; GATE_* in it
+    # Image facts: the registry.
+    docker_config: str = (
+        ""  # config.json for registry credentials; default DOCKER_CONFIG or ~/.docker
+    )
+    insecure_registries: tuple[str, ...] = ()  # host[:port] reached over plain HTTP (local trials)
+    registry_ca_bundle: str = ""
+    platforms: tuple[str, ...] = ()  # os/arch[/variant] to check; empty: every platform
+    fetch_timeout: float = 60.0  # the CLI's deadline for gathering one image's facts
+    # Image facts: the vulnerability scan.
+    scan_source: str = "artifact-analysis"
+    artifact_analysis_endpoint: str = ""  # host[:port]; empty: containeranalysis.googleapis.com
+    artifact_analysis_project: str = ""  # empty: the image's own project
+    scan_wait: float = 0.0  # seconds to wait for a running scan to finish
+    fixability: str = "any"  # a finding is fixable when any (or all) of its package issues is
+    google_ca_file: str = ""
+    google_plaintext: bool = False  # local test servers only
+    google_anonymous: bool = False  # local test servers only
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +78,7 @@ class Settings:
         for name in ("opa_timeout", "reload_interval"):
             if env.get(f"GATE_{name.upper()}"):
                 values[name] = _float(f"GATE_{name.upper()}", env[f"GATE_{name.upper()}"])
+        values.update(_facts_settings(env))
         values["webhook"] = WebhookSettings.from_env(env)
         return cls(**values).validated()
 
@@ -78,3 +99,36 @@ def _float(name: str, raw: str) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+
+def _facts_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {"docker_config": env.get("GATE_DOCKER_CONFIG") or _docker_config(env)}
+    for name in ("insecure_registries", "platforms"):
+        if env.get(f"GATE_{name.upper()}"):
+            values[name] = tuple(
+                p.strip() for p in env[f"GATE_{name.upper()}"].split(",") if p.strip()
+            )
+    for name in (
+        "registry_ca_bundle",
+        "scan_source",
+        "artifact_analysis_endpoint",
+        "artifact_analysis_project",
+        "fixability",
+        "google_ca_file",
+    ):
+        if env.get(f"GATE_{name.upper()}"):
+            values[name] = env[f"GATE_{name.upper()}"]
+    for name in ("fetch_timeout", "scan_wait"):
+        if env.get(f"GATE_{name.upper()}"):
+            values[name] = _float(f"GATE_{name.upper()}", env[f"GATE_{name.upper()}"])
+    for name in ("google_plaintext", "google_anonymous"):
+        if env.get(f"GATE_{name.upper()}"):
+            values[name] = env[f"GATE_{name.upper()}"].lower() in _TRUE
+    return values
+
+
+def _docker_config(env: Mapping[str, str]) -> str:
+    """Docker's own lookup: $DOCKER_CONFIG/config.json, else ~/.docker/config.json, if present."""
+    folder = env.get("DOCKER_CONFIG")
+    path = Path(folder) / "config.json" if folder else Path.home() / ".docker" / "config.json"
+    return str(path) if path.is_file() else ""
