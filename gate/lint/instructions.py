@@ -1,6 +1,9 @@
-"""One BuildKit instruction as a lint input object: flags, mounts, heredocs, expansion.
+"""BuildKit's instructions: the typed boundary around the ``dockerfile`` package, and one
+instruction as a lint input object (flags, mounts, heredocs, expansion).
 
->>> from gate.lint.buildkit import parse_string
+The ``dockerfile`` package (BuildKit's Go parser, wrapped) ships no type information;
+the protocols here are what the rest of :mod:`gate.lint` sees of it.
+
 >>> (c,) = parse_string("COPY --from=build --chown=${UID} /app /srv\\n")
 >>> item = instruction(c, {"UID": "10001"}, "\\\\")
 >>> item["flags"], item["sources"], item["destination"]
@@ -9,9 +12,62 @@
 
 from __future__ import annotations
 
-from gate.lint.buildkit import Command
-from gate.lint.document import Heredoc, Instruction, Var
+from typing import Protocol, cast
+
+import dockerfile  # type: ignore[import-not-found]
+
+from gate.lint.document import Heredoc as HeredocItem
+from gate.lint.document import Instruction, Var
 from gate.lint.variables import Env, expand
+
+
+class BuildKitError(Exception):
+    """BuildKit refused the text (an unterminated heredoc, no instructions, ...)."""
+
+
+class BuildKitHeredoc(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def file_descriptor(self) -> int: ...
+    @property
+    def content(self) -> str: ...
+
+
+class Command(Protocol):
+    """One instruction as BuildKit parsed it; lines are 1-based and inclusive."""
+
+    @property
+    def cmd(self) -> str: ...
+    @property
+    def sub_cmd(self) -> str | None: ...
+    @property
+    def json(self) -> bool: ...
+    @property
+    def original(self) -> str: ...
+    @property
+    def start_line(self) -> int: ...
+    @property
+    def end_line(self) -> int: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+    @property
+    def value(self) -> tuple[str, ...]: ...
+    @property
+    def heredocs(self) -> tuple[BuildKitHeredoc, ...]: ...
+
+
+def parse_string(text: str) -> tuple[Command, ...]:
+    try:
+        return cast(tuple[Command, ...], dockerfile.parse_string(text))
+    except dockerfile.GoParseError as exc:
+        raise BuildKitError(str(exc)) from exc
+
+
+def known_instructions() -> frozenset[str]:
+    """Every instruction BuildKit knows, lower case."""
+    return frozenset(cast(list[str], dockerfile.all_cmds()))
+
 
 # The instructions whose arguments BuildKit expands (docs: "Environment replacement").
 EXPANDED = frozenset(
@@ -26,7 +82,7 @@ def instruction(command: Command, scope: Env, escape: str) -> Instruction:
     words = [expand(word, scope, escape) for word in value] if cmd in EXPANDED else []
     expanded = [text for text, _ in words] if words else value
     flags, mounts = _flags(command.flags, scope, escape)
-    heredocs: list[Heredoc] = [
+    heredocs: list[HeredocItem] = [
         {"name": h.name, "content": h.content, "fd": h.file_descriptor} for h in command.heredocs
     ]
     item: Instruction = {

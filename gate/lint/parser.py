@@ -18,8 +18,8 @@ from pathlib import Path
 
 from gate.errors import InputError
 from gate.lint import dockerignore
-from gate.lint.buildkit import BuildKitError, Command, known_instructions, parse_string
 from gate.lint.document import SCHEMA, DockerIgnore, LintInput, Var
+from gate.lint.instructions import BuildKitError, Command, known_instructions, parse_string
 from gate.lint.stages import StageBuilder
 
 MAX_BYTES = 1024 * 1024

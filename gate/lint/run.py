@@ -10,12 +10,14 @@ the other files.
     >>> result = linter.lint_text("FROM python:3.12-slim@sha256:" + "a" * 64 + "\\nUSER 10001\\n")
     >>> [f.policy_id for f in result.decision.violations]
     []
+    >>> print(render_text([result]).splitlines()[-1])
+    1 file: 0 violations, 1 warnings, 0 errors
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -133,3 +135,38 @@ def _is_dockerfile(path: Path, root: Path) -> bool:
 
 def _order(finding: Finding) -> tuple[str, int, str, str]:
     return (finding.file, finding.line, finding.policy_id, finding.message)
+
+
+def render_text(results: Sequence[LintResult]) -> str:
+    """One line per finding, ``file:line: ID severity kind: message``, then a summary."""
+    lines: list[str] = []
+    for result in results:
+        for error in result.decision.errors:
+            hint = f" (hint: {error.hint})" if error.hint else ""
+            lines.append(f"{result.file}: error: {error.message}{hint}")
+        violations = set(result.decision.violations)
+        for finding in result.findings:
+            kind = "violation" if finding in violations else "warning"
+            lines.append(
+                f"{finding.file or result.file}:{finding.line}: {finding.policy_id} "
+                f"{finding.severity} {kind}: {finding.message}"
+            )
+    lines.append(_summary(results))
+    return "\n".join(lines)
+
+
+def render_json(results: Sequence[LintResult]) -> str:
+    """``{"allowed", "results": [{"file", ...decision}]}``, like ``gate eval --output json``."""
+    document = {
+        "allowed": all(r.decision.allowed for r in results),
+        "results": [{"file": r.file, **r.decision.to_dict()} for r in results],
+    }
+    return json.dumps(document, indent=2)
+
+
+def _summary(results: Sequence[LintResult]) -> str:
+    violations = sum(len(r.decision.violations) for r in results)
+    warnings = sum(len(r.decision.warnings) for r in results)
+    errors = sum(len(r.decision.errors) for r in results)
+    files = f"{len(results)} file" + ("" if len(results) == 1 else "s")
+    return f"{files}: {violations} violations, {warnings} warnings, {errors} errors"

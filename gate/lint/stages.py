@@ -5,7 +5,7 @@ Scoping follows BuildKit: global ``ARG`` values (before the first ``FROM``) are 
 the global default; ``ENV`` is inherited by a stage built ``FROM`` another stage,
 ``ARG`` is not. ``ENV`` wins over ``ARG`` of the same name.
 
-    >>> from gate.lint.buildkit import parse_string
+    >>> from gate.lint.instructions import parse_string
     >>> b = StageBuilder("\\\\")
     >>> for c in parse_string("FROM a AS x\\nUSER app\\nFROM x\\n"):
     ...     b.start_stage(c) if c.cmd == "FROM" else b.add(c)
@@ -15,9 +15,8 @@ the global default; ``ENV`` is inherited by a stage built ``FROM`` another stage
 
 from __future__ import annotations
 
-from gate.lint.buildkit import Command
 from gate.lint.document import Base, Instruction, Stage, Var, base_of
-from gate.lint.instructions import instruction, variables
+from gate.lint.instructions import Command, instruction, variables
 from gate.lint.variables import expand
 
 _ENV_MAP = dict[str, "str | None"]
