@@ -25,6 +25,7 @@ from gate.policy.engines import create_engine
 from gate.policy.loader import load_policy_set
 from gate.policy.rego_tests import render_junit, render_text, run_rego_tests
 from gate.report.decision import print_report, render_json
+from gate.webhook.settings import MODES
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
 
@@ -126,6 +127,27 @@ def _lint(args: argparse.Namespace, settings: Settings, console: Console) -> int
     return exit_code(results)
 
 
+def _serve(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from dataclasses import replace
+
+    from gate.webhook.serve import serve
+
+    flags = {
+        "bind": args.bind,
+        "tls_cert": args.tls_cert,
+        "tls_key": args.tls_key,
+        "insecure_http": args.insecure_http or None,
+        "mode": args.mode,
+        "budget": args.budget,
+        "workers": args.workers,
+        "threads": args.threads,
+        "trial_metadata": args.metadata,
+        "trial_scan": args.scan,
+    }
+    webhook = replace(settings.webhook, **{k: v for k, v in flags.items() if v is not None})
+    return serve(settings.with_changes(webhook=webhook.validated()))
+
+
 def _timestamp(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -184,6 +206,28 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
     lint.add_argument("--output", choices=("text", "json", "sarif"), default="text")
     lint.set_defaults(handler=_lint)
+
+    serve = commands.add_parser("serve", help="run the admission webhook (gunicorn, TLS)")
+    serve.add_argument("--bind", help="host:port to listen on (GATE_BIND; 0.0.0.0:8443)")
+    serve.add_argument(
+        "--tls-cert", help="PEM certificate chain, reloaded on change (GATE_TLS_CERT)"
+    )
+    serve.add_argument("--tls-key", help="PEM private key, reloaded on change (GATE_TLS_KEY)")
+    serve.add_argument("--insecure-http", action="store_true", help="plain HTTP, local trials only")
+    serve.add_argument("--mode", choices=MODES, help="default enforcement mode (GATE_MODE)")
+    serve.add_argument("--budget", type=float, help="seconds per decision (GATE_BUDGET_SECONDS)")
+    serve.add_argument("--workers", type=int, help="worker processes (GATE_WORKERS; 2)")
+    serve.add_argument("--threads", type=int, help="threads per worker (GATE_THREADS; 16)")
+    serve.add_argument(
+        "--metadata", help="trials only: facts for every image (GATE_TRIAL_METADATA)"
+    )
+    serve.add_argument(
+        "--scan", help="trials only: a scan report for every image (GATE_TRIAL_SCAN)"
+    )
+    serve.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
+    serve.add_argument("--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)")
+    serve.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
+    serve.set_defaults(handler=_serve)
     return parser
 
 

@@ -1,7 +1,8 @@
 """Find every container of a pod-bearing Kubernetes object, with its effective securityContext.
 
 Kinds: Pod (and the ``pods/ephemeralcontainers`` subresource), Deployment, ReplicaSet,
-StatefulSet, DaemonSet, Job, CronJob, ReplicationController. The effective securityContext
+StatefulSet, DaemonSet, Job, CronJob, ReplicationController (and ``EphemeralContainers``,
+the subresource's kind before Kubernetes 1.22). The effective securityContext
 is the container's over the pod's for the fields Kubernetes merges, plus the container-only
 fields.
 
@@ -30,6 +31,8 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Job": ("spec", "template", "spec"),
     "ReplicationController": ("spec", "template", "spec"),
     "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+    # pods/ephemeralcontainers before Kubernetes 1.22 sent this kind; later ones send the Pod.
+    "EphemeralContainers": (),
 }
 CONTAINER_LISTS = (
     ("containers", "regular"),
@@ -63,6 +66,15 @@ class Container:
             "image": self.image,
             "security_context": dict(self.security_context),
         }
+
+
+def pod_template_metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The metadata of the pods ``obj`` makes: its own for a Pod, else its pod template's."""
+    path = POD_SPEC_PATHS.get(str(obj.get("kind")), ())
+    node: Any = obj
+    for step in (*path[:-1], "metadata") if path else ("metadata",):
+        node = node.get(step) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else {}
 
 
 def pod_spec_path(kind: str) -> tuple[str, ...]:

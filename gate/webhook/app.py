@@ -1,0 +1,91 @@
+"""The Flask app factory: the one place the webhook is wired together.
+
+``create_app(settings)`` builds the engine and the fact source from the settings;
+tests and embedders inject their own (``engine=``, ``facts=``, ``attestations=``).
+Handlers read only ``app.extensions["gate"]`` (a :class:`WebhookState`), never the
+environment or module globals.
+
+    >>> from gate.config import Settings
+    >>> app = create_app(Settings())
+    >>> app.test_client().get("/healthz").json
+    {'status': 'ok'}
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from flask import Flask
+
+from gate.config import Settings
+from gate.evaluate import FactSource
+from gate.facts.metadata import ImageFacts
+from gate.policy.engines import create_engine, policy_source
+from gate.policy.interface import Decision, Engine
+from gate.reference import ImageRef
+from gate.webhook import admission, health, metrics
+from gate.webhook.attestation import AttestationRequirement
+from gate.webhook.cache import CachedEngine, CachedFacts, TTLCache
+from gate.webhook.evaluator import ImageEvaluator
+from gate.webhook.facts import default_fact_source
+from gate.webhook.modes import ModeTable
+
+MAX_BODY = 16 * 1024 * 1024  # an AdmissionReview with object and oldObject of 3 MiB each fits
+
+
+@dataclass(frozen=True)
+class WebhookState:
+    settings: Settings
+    evaluator: ImageEvaluator
+    modes: ModeTable
+    exempt: frozenset[str]
+    metrics: metrics.Metrics
+    readiness: health.Readiness
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    facts: FactSource | None = None,
+    attestations: AttestationRequirement | None = None,
+) -> Flask:
+    """The webhook app; missing parts are built from ``settings``."""
+    webhook = settings.webhook
+    engine = engine or create_engine(settings)
+    if facts is None:
+        facts = default_fact_source(settings, policy_source(settings).current().data)
+    if attestations is None and webhook.required_attestors:
+        from gate.webhook.attestors import build_requirement
+
+        attestations = build_requirement(settings)
+    meter = metrics.Metrics()
+    facts_cache: TTLCache[str, tuple[ImageRef, ImageFacts]] = TTLCache(
+        webhook.facts_cache_size, webhook.facts_cache_ttl
+    )
+    decisions: TTLCache[tuple[str, str], Decision] = TTLCache(
+        webhook.decision_cache_size, webhook.decision_cache_ttl
+    )
+    evaluator = ImageEvaluator(
+        CachedEngine(engine, decisions, meter.cache),
+        CachedFacts(facts, facts_cache, meter.cache),
+        ThreadPoolExecutor(webhook.pool_threads, thread_name_prefix="gate-eval"),
+        budget=webhook.budget,
+        attestations=attestations,
+        on_error=meter.upstream_error,
+    )
+    state = WebhookState(
+        settings=settings,
+        evaluator=evaluator,
+        modes=ModeTable.from_settings(webhook),
+        exempt=frozenset(webhook.exempt()),
+        metrics=meter,
+        readiness=health.Readiness(engine),
+    )
+    app = Flask("gate.webhook")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.extensions["gate"] = state
+    for blueprint in (admission.blueprint, health.blueprint, metrics.blueprint):
+        app.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,155 @@
+"""Caches shared by every request of a worker: image facts and engine decisions.
+
+:class:`TTLCache` is a thread-safe LRU with a time to live. :class:`CachedFacts` wraps a
+:class:`FactSource`: one gather per image reference at a time (concurrent requests for
+the same image wait for the first), successes kept for the TTL, failures never kept.
+:class:`CachedEngine` wraps an :class:`Engine`: a decision on an input document identical
+to an earlier one (``evaluated_at`` aside) is reused within its TTL; error decisions are
+never kept.
+
+    >>> cache: TTLCache[str, int] = TTLCache(size=2, ttl=60)
+    >>> cache.put("a", 1); cache.put("b", 2); cache.put("c", 3)
+    >>> cache.get("a"), cache.get("c")
+    (None, 3)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, Generic, TypeVar
+
+from gate.errors import GateError
+from gate.evaluate import FactSource
+from gate.facts.metadata import ImageFacts
+from gate.policy.interface import Decision, Engine, Scope
+from gate.reference import ImageRef
+
+K = TypeVar("K")
+V = TypeVar("V")
+Record = Callable[[str, bool], None]  # (cache name, hit)
+
+
+class TimedOut(GateError):
+    """The time budget ran out while waiting for an upstream answer."""
+
+    kind = "timeout"
+
+
+class TTLCache(Generic[K, V]):
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic):
+        self.size, self.ttl, self.clock = size, ttl, clock
+        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] <= self.clock():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: K, value: V) -> None:
+        if self.size <= 0 or self.ttl <= 0:
+            return
+        with self._lock:
+            self._items[key] = (self.clock() + self.ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class CachedFacts(FactSource):
+    def __init__(
+        self,
+        inner: FactSource,
+        cache: TTLCache[str, tuple[ImageRef, ImageFacts]],
+        record: Record = lambda name, hit: None,
+    ) -> None:
+        self.inner, self.cache, self.record = inner, cache, record
+        self.local = inner.local
+        self._inflight: dict[str, Future[tuple[ImageRef, ImageFacts]]] = {}
+        self._lock = threading.Lock()
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        key = ref.normalized
+        found = self.cache.get(key)
+        self.record("facts", found is not None)
+        if found is not None:
+            return found
+        with self._lock:
+            waiting = self._inflight.get(key)
+            if waiting is None:
+                mine: Future[tuple[ImageRef, ImageFacts]] = Future()
+                self._inflight[key] = mine
+        if waiting is not None:
+            return _wait(waiting, ref, deadline)
+        try:
+            result = self.inner.gather(ref, deadline)
+        except BaseException as exc:
+            mine.set_exception(exc)
+            raise
+        else:
+            self.cache.put(key, result)
+            mine.set_result(result)
+            return result
+        finally:
+            with self._lock:
+                self._inflight.pop(key, None)
+
+
+def _wait(
+    future: Future[tuple[ImageRef, ImageFacts]], ref: ImageRef, deadline: float
+) -> tuple[ImageRef, ImageFacts]:
+    try:
+        return future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except FutureTimeout as exc:
+        raise TimedOut(
+            f"the facts of {ref} did not arrive within the time budget",
+            hint="the registry or the scanner is slow: check gate's upstream error metrics",
+        ) from exc
+
+
+class CachedEngine(Engine):
+    def __init__(
+        self,
+        inner: Engine,
+        cache: TTLCache[tuple[str, str], Decision],
+        record: Record = lambda name, hit: None,
+    ) -> None:
+        self.inner, self.cache, self.record = inner, cache, record
+        self.name = inner.name
+
+    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+        return self.inner.query(document, scope)
+
+    def evaluate(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Decision:
+        key = (scope.value, document_key(document))
+        found = self.cache.get(key)
+        self.record("decisions", found is not None)
+        if found is not None:
+            return found
+        decision = self.inner.evaluate(document, scope)
+        if not decision.errors:
+            self.cache.put(key, decision)
+        return decision
+
+
+def document_key(document: Mapping[str, Any]) -> str:
+    """A digest of the document without its ``evaluated_at`` time."""
+    rest = {key: value for key, value in document.items() if key != "evaluated_at"}
+    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()

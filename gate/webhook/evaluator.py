@@ -1,0 +1,152 @@
+"""Evaluate every container image of an admitted object, within the time budget.
+
+Each distinct (image, workload context) pair is evaluated once per review with
+:func:`gate.evaluate.evaluate_image` on a worker pool; the review waits at most until its
+deadline. An image not decided by then gets a ``timeout`` error decision that says why,
+so a hanging registry can never hold the response past the budget (the stuck thread
+finishes, or not, on its own).
+
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from gate.config import Settings
+    >>> from gate.policy.engines import create_engine
+    >>> from gate.webhook.facts import UnconfiguredFacts
+    >>> from gate.webhook.workloads import Container
+    >>> images = ImageEvaluator(create_engine(Settings()), UnconfiguredFacts(),
+    ...                         ThreadPoolExecutor(2), budget=5.0)
+    >>> [r.decision.allowed for r in images.evaluate(
+    ...     [(Container("c", "regular", "nginx:latest"), {})], time.monotonic() + 5)]
+    [False]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from gate.errors import GateError
+from gate.evaluate import FactSource, evaluate_image
+from gate.facts.metadata import ImageFacts
+from gate.policy.interface import Decision, Engine
+from gate.reference import ImageRef
+from gate.webhook.attestation import AttestationRequirement
+from gate.webhook.cache import TimedOut
+from gate.webhook.workloads import Container
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    containers: tuple[Container, ...]
+    image: str
+    digest: str  # "" when never resolved
+    decision: Decision
+
+
+class _Resolved(FactSource):
+    """Passes gathers through and remembers the resolved reference (for digests in logs)."""
+
+    def __init__(self, inner: FactSource) -> None:
+        self.inner, self.local = inner, inner.local
+        self.ref: ImageRef | None = None
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        resolved, facts = self.inner.gather(ref, deadline)
+        self.ref = resolved
+        return resolved, facts
+
+
+class ImageEvaluator:
+    def __init__(
+        self,
+        engine: Engine,
+        facts: FactSource,
+        pool: Executor,
+        *,
+        budget: float,
+        attestations: AttestationRequirement | None = None,
+        on_error: Callable[[str], None] = lambda kind: None,
+    ) -> None:
+        self.engine, self.facts, self.pool, self.budget = engine, facts, pool, budget
+        self.attestations = attestations
+        self.on_error = on_error
+
+    def evaluate(
+        self, items: Sequence[tuple[Container, Mapping[str, Any]]], deadline: float
+    ) -> list[ImageResult]:
+        """One result per distinct (image, workload); ``items`` pair containers with workloads."""
+        now = datetime.now(UTC)
+        groups: dict[tuple[str, str], list[Container]] = {}
+        workloads: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for container, workload in items:
+            key = (container.image, json.dumps(workload, sort_keys=True, default=str))
+            groups.setdefault(key, []).append(container)
+            workloads[key] = workload
+        futures: dict[tuple[str, str], Future[ImageResult]] = {
+            key: self.pool.submit(self._one, key[0], workloads[key], group, deadline, now)
+            for key, group in groups.items()
+        }
+        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+        return [self._result(future, key[0], groups[key]) for key, future in futures.items()]
+
+    def _result(
+        self, future: Future[ImageResult], image: str, group: list[Container]
+    ) -> ImageResult:
+        if future.done():
+            return future.result()
+        future.cancel()
+        self.on_error("timeout")
+        return ImageResult(tuple(group), image, "", self._timeout(image))
+
+    def _one(
+        self,
+        image: str,
+        workload: Mapping[str, Any],
+        group: list[Container],
+        deadline: float,
+        now: datetime,
+    ) -> ImageResult:
+        if time.monotonic() >= deadline:
+            return ImageResult(tuple(group), image, "", self._timeout(image))
+        source = _Resolved(self.facts)
+        try:
+            decision = evaluate_image(
+                self.engine,
+                image,
+                source,
+                entry_point="admission",
+                workload=workload or None,
+                now=now,
+                deadline=deadline,
+            )
+            if self.attestations is not None:
+                decision = self.attestations.check(
+                    decision, image, source.ref, group[0].name, deadline
+                )
+        except Exception as exc:  # a bug must deny, never escape as an allow or a 500
+            log.exception("evaluating %s failed", image)
+            decision = Decision.from_error(
+                GateError(
+                    f"internal error while evaluating {image}: {type(exc).__name__}",
+                    hint="see gate's logs; report it as a bug",
+                ),
+                "admission",
+                engine=self.engine.name,
+            )
+        for error in decision.errors:
+            self.on_error(error.kind)
+        digest = source.ref.digest if source.ref is not None and source.ref.digest else ""
+        return ImageResult(tuple(group), image, digest, decision)
+
+    def _timeout(self, image: str) -> Decision:
+        error = TimedOut(
+            f"gate ran out of its {self.budget:g} s time budget before deciding on {image}",
+            hint="the registry, the scanner or the attestation API did not answer in time",
+        )
+        return Decision.from_error(error, "admission", engine=self.engine.name)

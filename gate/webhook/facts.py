@@ -1,0 +1,96 @@
+"""Where the webhook's image facts come from: the seam between admission and fact gathering.
+
+:func:`default_fact_source` picks, from the settings:
+
+- ``GATE_TRIAL_METADATA`` / ``GATE_TRIAL_SCAN`` set: :class:`TrialFacts`, the same local
+  files for every image. **For trials and tests only**: nothing is fetched, and a scan
+  report about another digest is refused, as in ``gate eval``.
+- otherwise the registry and scanner source of :mod:`gate.facts.sources`
+  (``build_fact_source(settings, policy_data)``) when that module is present;
+- failing that, :class:`UnconfiguredFacts`, which raises on every gather: admission fails
+  closed ("fact gathering not configured").
+
+``create_app(settings, facts=...)`` takes any other :class:`FactSource`.
+
+    >>> import time
+    >>> from gate.config import Settings
+    >>> from gate.reference import parse_reference
+    >>> UnconfiguredFacts().gather(parse_reference("gcr.io/p/a:1"), time.monotonic() + 1)
+    Traceback (most recent call last):
+    ...
+    gate.webhook.facts.FactsNotConfigured: fact gathering is not configured
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gate.config import Settings
+from gate.errors import GateError
+from gate.evaluate import FactSource
+from gate.facts.metadata import ImageFacts, load_metadata
+from gate.facts.scans import load_scan_report
+from gate.facts.scans.interface import ScanResult
+from gate.reference import ImageRef
+
+log = logging.getLogger(__name__)
+
+
+class FactsNotConfigured(GateError):
+    kind = "config"
+
+
+@dataclass(frozen=True)
+class TrialFacts(FactSource):
+    """The same local facts for every image, gathered like fetched ones (reference first)."""
+
+    metadata: ImageFacts | None = None
+    scan: ScanResult | None = None
+
+    @classmethod
+    def from_files(cls, metadata: str, scan: str) -> TrialFacts:
+        return cls(
+            metadata=load_metadata(Path(metadata)) if metadata else None,
+            scan=load_scan_report(Path(scan)) if scan else None,
+        )
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        facts = self.metadata or ImageFacts()
+        if self.scan is not None:
+            facts = ImageFacts(facts.platforms, self.scan, facts.attestations)
+        return ref, facts
+
+
+class UnconfiguredFacts(FactSource):
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        raise FactsNotConfigured(
+            "fact gathering is not configured",
+            hint="gate needs the registry and scanner source (gate.facts.sources), or "
+            "GATE_TRIAL_METADATA and GATE_TRIAL_SCAN for a trial",
+        )
+
+
+def default_fact_source(settings: Settings, policy_data: Mapping[str, Any]) -> FactSource:
+    """The fact source ``settings`` describe (see the module docstring)."""
+    webhook = settings.webhook
+    if webhook.trial_metadata or webhook.trial_scan:
+        log.warning(
+            "trial facts from %s and %s serve every image: for trials and tests only",
+            webhook.trial_metadata or "(no metadata)",
+            webhook.trial_scan or "(no scan)",
+        )
+        return TrialFacts.from_files(webhook.trial_metadata, webhook.trial_scan)
+    try:
+        sources = importlib.import_module("gate.facts.sources")
+    except ModuleNotFoundError as exc:
+        if exc.name != "gate.facts.sources":
+            raise
+        log.error("gate.facts.sources is missing: every admission fails closed")
+        return UnconfiguredFacts()
+    built: FactSource = sources.build_fact_source(settings, policy_data)
+    return built
