@@ -6,55 +6,108 @@
 #   treat an undefined decision as a deny.
 package gate.main
 
+import data.gate.lib.context
 import data.gate.lib.patterns
 
 _image_name := input.image.reference.name
 
+# Built by gate's policy loader from every policy package's METADATA.
+default _catalog := {}
+
+_catalog := data.gate.catalog if is_object(data.gate.catalog)
+
 _results(names, kind) := {result |
 	some name in names
 	some finding in data.gate.policies[name][kind]
-	result := object.union(_describe(name), finding)
+	result := object.union(_describe(name, _catalog[name]), finding)
 }
 
-_describe(name) := {
+_describe(name, meta) := {
 	"policy": name,
-	"id": data.gate.catalog[name].id,
-	"severity": data.gate.catalog[name].severity,
-	"title": data.gate.catalog[name].title,
-	"remediation": data.gate.catalog[name].remediation,
+	"id": meta.id,
+	"severity": meta.severity,
+	"title": meta.title,
+	"remediation": meta.remediation,
 }
 
-_all_names := {name | some name, _ in data.gate.catalog}
+_all_names := object.keys(_catalog)
 
-_reference_names := {name | some name, meta in data.gate.catalog; meta.scope == "reference"}
+_reference_names contains name if {
+	some name, meta in _catalog
+	meta.scope == "reference"
+}
 
-# The reasons of every exemption that covers a finding.
-_exemption_reasons(finding) := [exemption.reason |
-	some exemption in data.gate.params.exemptions
+# The exemptions whose pattern matches this image, computed once per evaluation (not
+# once per finding: an image can carry a thousand findings).
+_matching_exemptions := [exemption |
+	some exemption in _exemptions
 	patterns.match(exemption.pattern, _image_name)
+]
+
+default _exemptions := []
+
+_exemptions := data.gate.params.exemptions if is_array(data.gate.params.exemptions)
+
+# The reasons of every exemption that covers a finding. An exemption without a reason
+# exempts nothing.
+_exemption_reasons(finding) := [exemption.reason |
+	some exemption in _matching_exemptions
 	_covers(exemption, finding.id)
 ]
 
-_covers(exemption, _) if count(object.get(exemption, "policies", [])) == 0
+# No "policies" (missing, null or []) covers every policy; anything else but a list of
+# ids (a lone string, say) covers none.
+_covers(exemption, _) if object.get(exemption, "policies", null) == null
 
-_covers(exemption, id) if id in exemption.policies
+_covers(exemption, _) if exemption.policies == []
+
+_covers(exemption, id) if {
+	is_array(exemption.policies)
+	id in exemption.policies
+}
 
 _split(names) := {
-	"violations": [v | some v in _results(names, "violation"); count(_exemption_reasons(v)) == 0],
+	"violations": [v | some [v, reasons] in annotated; count(reasons) == 0],
 	"exempted": [object.union(v, {"reason": concat("; ", reasons)}) |
-		some v in _results(names, "violation")
-		reasons := _exemption_reasons(v)
+		some [v, reasons] in annotated
 		count(reasons) > 0
 	],
 	"warnings": [w | some w in _results(names, "warning")],
+} if {
+	annotated := [[v, _exemption_reasons(v)] | some v in _results(names, "violation")]
 }
 
-_decide(names) := object.union(_split(names), {"allowed": count(_split(names).violations) == 0})
+# No policy at all (data.gate.catalog missing or empty, e.g. an OPA server loaded without
+# the catalog) must not allow: an empty policy set denies, and says why.
+_nothing_evaluated(names) := [v |
+	count(names) == 0
+	v := {
+		"policy": "main",
+		"id": "GATE-MAIN-001",
+		"severity": "critical",
+		"title": "no policy evaluated",
+		"remediation": "Load the policies with their catalog (data.gate.catalog), as gate's policy loader does.",
+		"msg": "no policy was evaluated: data.gate.catalog names no policy of this scope; expected at least one",
+		"image": context.image,
+		"platform": "",
+		"container": "",
+	}
+]
+
+_decide(names) := object.union(parts, {
+	"violations": violations,
+	"allowed": count(violations) == 0,
+}) if {
+	parts := _split(names)
+	violations := array.concat(parts.violations, _nothing_evaluated(names))
+}
 
 # METADATA
 # description: The decision over every policy.
+# entrypoint: true
 decision := _decide(_all_names)
 
 # METADATA
 # description: The decision over the reference-scoped policies alone, taken before any fetch.
+# entrypoint: true
 reference_decision := _decide(_reference_names)

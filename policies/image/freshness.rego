@@ -1,0 +1,103 @@
+# METADATA
+# title: image age
+# description: |
+#   An image built more than data.gate.params.freshness.max_age_days (default 90) before
+#   the evaluation time (input.evaluated_at, never the wall clock, so that a decision can
+#   be reproduced) carries stale packages. The action is "deny" (default) or "warn"; any
+#   other value denies. An image without a creation time, with one that names no real date
+#   and time, or with the reproducible-build epoch (1970-01-01), has an unknown age: a
+#   warning. An evaluation time that cannot be read denies.
+# custom:
+#   id: GATE-IMG-004
+#   severity: medium
+#   remediation: >-
+#     Rebuild the image from an up-to-date base image and redeploy it by its new digest; rebuild on a schedule so
+#     images never exceed the maximum age.
+#   scope: image
+package gate.policies.freshness
+
+import data.gate.lib.context
+import data.gate.lib.rfc3339
+
+default _configured := {}
+
+_configured := data.gate.params.freshness
+
+_defaults := {"max_age_days": 90, "action": "deny"}
+
+_params := object.union(_defaults, _configured)
+
+# Timestamps are read by gate.lib.rfc3339, not time.parse_rfc3339_ns: a date that does not
+# exist ("2025-02-29T00:00:00Z") must make the creation time unknown, not fail evaluation.
+_evaluated_at := rfc3339.seconds(input.evaluated_at)
+
+_created(p) := p.config.created if rfc3339.valid(p.config.created)
+
+_epoch(created) if startswith(created, "1970-01-01")
+
+# Whole days from creation to evaluation, for images created before the evaluation time
+# only: floor of a negative fraction differs between OPA (toward zero) and regorus.
+_age_days(created) := floor((_evaluated_at - seconds) / 86400) if {
+	seconds := rfc3339.seconds(created)
+	_evaluated_at >= seconds
+}
+
+_too_old contains [platform, msg] if {
+	some p in input.image.platforms
+	created := _created(p)
+	not _epoch(created)
+	age := _age_days(created)
+	age > _params.max_age_days
+	platform := context.platform(p)
+	msg := sprintf(
+		"%s was created %s, %d days before the evaluation time %s; expected at most %v days",
+		[context.subject(platform), created, age, input.evaluated_at, _params.max_age_days],
+	)
+}
+
+_warn_only if _params.action == "warn"
+
+# METADATA
+# description: Too old, when the action is not "warn".
+violation contains context.result(msg, platform) if {
+	not _warn_only
+	some [platform, msg] in _too_old
+}
+
+# METADATA
+# description: No usable evaluation time, so the age cannot be computed.
+violation contains context.result(msg, "") if {
+	count(input.image.platforms) > 0
+	not _evaluated_at
+	msg := sprintf(
+		"%s: the evaluation time evaluated_at (%v) is missing or not RFC 3339, %s; expected e.g. %s",
+		[
+			context.subject(""), object.get(input, "evaluated_at", null),
+			"so the image age cannot be checked", "2025-01-31T12:00:00Z",
+		],
+	)
+}
+
+# METADATA
+# description: Too old, when the action is "warn".
+warning contains context.result(msg, platform) if {
+	_warn_only
+	some [platform, msg] in _too_old
+}
+
+# METADATA
+# description: No creation time, an unparseable one, or the reproducible-build epoch.
+warning contains context.result(msg, platform) if {
+	some p in input.image.platforms
+	not _known_creation(p)
+	platform := context.platform(p)
+	msg := sprintf(
+		"%s: creation time unknown (config created is %v), so its age cannot be checked; expected an RFC 3339 build time",
+		[context.subject(platform), object.get(p.config, "created", null)],
+	)
+}
+
+_known_creation(p) if {
+	created := _created(p)
+	not _epoch(created)
+}

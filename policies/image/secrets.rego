@@ -1,0 +1,103 @@
+# METADATA
+# title: no secrets in the image
+# description: |
+#   Anything in an image config is readable by everyone who can pull the image. For each
+#   platform, an environment variable is a violation when its name matches one of
+#   data.gate.params.secrets.name_patterns (regular expressions) and it has a non-empty
+#   value, unless the name is in allowed_names or matches allowed_name_patterns (by
+#   default "*_FILE", the convention for a path to a mounted secret); and any variable
+#   whose value, or any history entry whose created_by, matches one of value_patterns
+#   (PEM private keys, AWS access key ids, Google API keys, service-account JSON keys,
+#   GitHub tokens) is a violation whatever its name. Messages name the variable and the
+#   rule that matched, never the value.
+# custom:
+#   id: GATE-IMG-003
+#   severity: critical
+#   remediation: >-
+#     Remove the credential from the image (ENV, ARG and build history), rotate it, and inject it at runtime from
+#     Secret Manager or a Kubernetes Secret.
+#   scope: image
+package gate.policies.secrets
+
+import data.gate.lib.context
+
+default _configured := {}
+
+_configured := data.gate.params.secrets
+
+_defaults := {
+	"name_patterns": ["(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credentials?)"],
+	"allowed_names": ["ALLOW_EMPTY_PASSWORD", "TOKENIZERS_PARALLELISM"],
+	"allowed_name_patterns": ["(?i)_FILE$"],
+	"value_patterns": {
+		"pem-private-key": "-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----",
+		"aws-access-key-id": "(AKIA|ASIA)[0-9A-Z]{16}",
+		"google-api-key": "AIza[0-9A-Za-z_-]{35}",
+		"gcp-service-account-key": "\"type\"\\s*:\\s*\"service_account\"",
+		"github-token": "(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+	},
+}
+
+_params := object.union(_defaults, _configured)
+
+_allowed_names := {name | some name in _params.allowed_names}
+
+_secret_name(name) if {
+	some pattern in _params.name_patterns
+	regex.match(pattern, name)
+}
+
+_allowed_name(name) if name in _allowed_names
+
+_allowed_name(name) if {
+	some pattern in _params.allowed_name_patterns
+	regex.match(pattern, name)
+}
+
+_runtime := concat(" ", [
+	"expected credentials to be injected at runtime (Secret Manager, a Kubernetes Secret),",
+	"not stored in the image",
+])
+
+# METADATA
+# description: An environment variable whose name looks like a secret.
+violation contains context.result(msg, platform) if {
+	some p in input.image.platforms
+	some name, value in p.config.env
+	value != ""
+	_secret_name(name)
+	not _allowed_name(name)
+	platform := context.platform(p)
+	msg := sprintf(
+		"%s sets environment variable %s, whose name looks like a secret (rule: name_patterns); %s",
+		[context.subject(platform), name, _runtime],
+	)
+}
+
+# METADATA
+# description: An environment variable whose value looks like a credential.
+violation contains context.result(msg, platform) if {
+	some p in input.image.platforms
+	some name, value in p.config.env
+	some rule, pattern in _params.value_patterns
+	regex.match(pattern, value)
+	platform := context.platform(p)
+	msg := sprintf(
+		"%s sets environment variable %s to a value that looks like a credential (rule: value_patterns.%s); %s",
+		[context.subject(platform), name, rule, _runtime],
+	)
+}
+
+# METADATA
+# description: A build history entry that contains what looks like a credential (e.g. a build argument).
+violation contains context.result(msg, platform) if {
+	some p in input.image.platforms
+	some i, entry in p.config.history
+	some rule, pattern in _params.value_patterns
+	regex.match(pattern, entry.created_by)
+	platform := context.platform(p)
+	msg := sprintf(
+		"%s has build history entry %d whose command contains what looks like a credential (rule: value_patterns.%s); %s",
+		[context.subject(platform), i, rule, _runtime],
+	)
+}

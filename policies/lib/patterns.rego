@@ -1,0 +1,44 @@
+# METADATA
+# title: name patterns
+# description: |
+#   Matching of image names (registry/repository) against patterns, as a whole:
+#   "*" matches any run of characters within one path segment (never "/"), "**" any run
+#   of characters including "/", every other character only itself. So
+#   "*-docker.pkg.dev/**" matches "us-docker.pkg.dev/p/r/i" but neither
+#   "us-docker.pkg.dev.evil.example/x" nor "evil.example/us-docker.pkg.dev/x".
+#   These are the semantics of gate.reference.match_pattern. The pattern is translated to
+#   a regular expression rather than given to glob.match, because OPA and regorus
+#   disagree on glob.match for "a/**/b" against "a/b", "**/a" against "a" and "**"
+#   inside a segment; regex.match with this small syntax behaves the same on both.
+package gate.lib.patterns
+
+# Characters that mean something in a regular expression; each is escaped with "\".
+_special := {".", "+", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$", "\\", "*"}
+
+_escape_char(c) := concat("", ["\\", c]) if c in _special
+
+_escape_char(c) := c if not c in _special
+
+_literal(text) := concat("", [_escape_char(c) | some c in split(text, "")])
+
+# "**" first, then "*" within what is left: "***" is "**" followed by "*".
+_segment_run(text) := concat("[^/]*", [_literal(part) | some part in split(text, "*")])
+
+# METADATA
+# description: The anchored regular expression a pattern stands for.
+regex_of(pattern) := concat("", ["(?s)^", concat(".*", [_segment_run(part) | some part in split(pattern, "**")]), "$"])
+
+# METADATA
+# description: True when pattern matches name as a whole ("*" within one segment, "**" across segments).
+match(pattern, name) if {
+	is_string(pattern)
+	is_string(name)
+	regex.match(regex_of(pattern), name)
+}
+
+# METADATA
+# description: True when at least one of patterns matches name.
+match_any(patterns, name) if {
+	some pattern in patterns
+	match(pattern, name)
+}

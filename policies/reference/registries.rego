@@ -1,0 +1,51 @@
+# METADATA
+# title: approved registries
+# description: |
+#   The image name (registry/repository) must match one of the approved patterns in
+#   data.gate.params.registries.approved. Patterns are globs over the whole name with "/"
+#   as separator: "*" stays within one segment, "**" spans any number of segments, so
+#   "*-docker.pkg.dev/my-project/**" approves every repository of my-project in every
+#   Artifact Registry location and nothing on any other host. No approved pattern at all
+#   approves nothing.
+# custom:
+#   id: GATE-REF-002
+#   severity: high
+#   remediation: >-
+#     Push the image to an approved registry or repository (see the approved patterns in the message), or add its
+#     registry to data.gate.params.registries.approved.
+#   scope: reference
+package gate.policies.registries
+
+import data.gate.lib.context
+import data.gate.lib.patterns
+
+default _configured := {}
+
+_configured := data.gate.params.registries
+
+_defaults := {"approved": ["*-docker.pkg.dev/**"]}
+
+_params := object.union(_defaults, _configured)
+
+default _name := ""
+
+_name := input.image.reference.name if is_string(input.image.reference.name)
+
+default _approved_list := "(no approved patterns are configured)"
+
+_approved_list := concat(", ", [sprintf("'%s'", [p]) | some p in _params.approved]) if {
+	count(_params.approved) > 0
+}
+
+# METADATA
+# description: The image name matches no approved pattern.
+violation contains context.result(msg, "") if {
+	not patterns.match_any(_params.approved, _name)
+	msg := sprintf(
+		"%s is not from an approved registry: '%s' matches none of the approved patterns %s; %s",
+		[
+			context.subject(""), _name, _approved_list,
+			"expected an image whose registry/repository matches one of them",
+		],
+	)
+}
