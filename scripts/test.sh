@@ -32,5 +32,8 @@ sys.exit(0 if cov >= 95 else 1)
 PY
 step "gate test (the same Rego tests on the embedded engine)"
 gate test policies
+step "gate lint and hadolint on gate's own Dockerfile"
+gate lint Dockerfile
+hadolint Dockerfile
 step "pytest"
 pytest -q -p no:cacheprovider "$@"
