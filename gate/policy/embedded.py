@@ -16,16 +16,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import regorus
 
 from gate.policy.interface import DECISION_PACKAGE, Engine, EngineError, Scope
-from gate.policy.loader import PolicySet
+from gate.policy.loader import POLICY_PREFIX, PolicyModule, PolicySet
 from gate.policy.source import PolicySource
 
 log = logging.getLogger(__name__)
+LINT_PREFIX = "gate.dockerfile."
 
 
 def rego_error_text(exc: BaseException) -> str:
@@ -33,10 +34,16 @@ def rego_error_text(exc: BaseException) -> str:
     return str(exc).split("Stack backtrace:")[0].strip()
 
 
-def build_regorus(policy_set: PolicySet, *, include_tests: bool = False) -> Any:
-    """A regorus engine with every module and the data of ``policy_set`` loaded."""
+def build_regorus(
+    policy_set: PolicySet,
+    *,
+    include_tests: bool = False,
+    modules: Sequence[PolicyModule] | None = None,
+) -> Any:
+    """A regorus engine with the data of ``policy_set`` and its modules (or ``modules``)."""
     engine = regorus.Engine()
-    modules = policy_set.modules if include_tests else policy_set.policy_modules
+    if modules is None:
+        modules = policy_set.modules if include_tests else policy_set.policy_modules
     for module in modules:
         try:
             engine.add_policy(module.path, module.source)
@@ -50,6 +57,24 @@ def build_regorus(policy_set: PolicySet, *, include_tests: bool = False) -> Any:
     except (RuntimeError, ValueError, TypeError) as exc:
         raise EngineError(f"policy data rejected: {rego_error_text(exc)}") from exc
     return engine
+
+
+def decision_modules(policy_set: PolicySet, scope: Scope) -> tuple[PolicyModule, ...]:
+    """The modules a decision of ``scope`` needs.
+
+    regorus evaluates every package under ``data.gate.policies`` when ``gate.main`` looks
+    one up by name, so an engine for the reference decision leaves the image policies
+    out (it never reads them), and neither loads the Dockerfile policies. OPA, with
+    everything loaded, returns the same decision: the parity test checks it.
+    """
+
+    def needed(module: PolicyModule) -> bool:
+        if module.package.startswith(LINT_PREFIX):
+            return False
+        info = policy_set.catalog.get(module.package.removeprefix(POLICY_PREFIX))
+        return scope is Scope.FULL or info is None or info.scope == "reference"
+
+    return tuple(m for m in policy_set.policy_modules if needed(m))
 
 
 def first_value(result_json: str) -> Any:
@@ -68,7 +93,7 @@ class EmbeddedEngine(Engine):
         self._lock = threading.Lock()
         self._local = threading.local()
         policy_set = source.current()
-        self._local.engine = (policy_set.fingerprint, build_regorus(policy_set))
+        self._local.engines = (policy_set.fingerprint, _scope_engines(policy_set))
         self._good = policy_set
         self._rejected = ""
 
@@ -79,7 +104,7 @@ class EmbeddedEngine(Engine):
             if latest.fingerprint in {self._good.fingerprint, self._rejected}:
                 return self._good
             try:
-                self._local.engine = (latest.fingerprint, build_regorus(latest))
+                self._local.engines = (latest.fingerprint, _scope_engines(latest))
             except EngineError as exc:
                 log.error("changed policies do not compile, keeping the previous set: %s", exc)
                 self._rejected = latest.fingerprint
@@ -88,21 +113,28 @@ class EmbeddedEngine(Engine):
             return latest
 
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
-        engine = self._thread_engine()
+        engine = self._thread_engines()[scope]
         try:
             engine.set_input_json(json.dumps(document))
-            return first_value(engine.eval_query_as_json(f"data.{DECISION_PACKAGE}.{scope.value}"))
+            return engine.eval_rule(f"data.{DECISION_PACKAGE}.{scope.value}")
         except (RuntimeError, ValueError, TypeError) as exc:
             raise EngineError(
                 f"policy evaluation failed: {rego_error_text(exc)}",
                 hint="a builtin error or conflicting rule outputs; run `gate test` on the policies",
             ) from exc
 
-    def _thread_engine(self) -> Any:
-        """This thread's engine: regorus engines may not cross threads, so each builds its own."""
+    def _thread_engines(self) -> dict[Scope, Any]:
+        """This thread's engines: regorus engines may not cross threads, so each builds its own."""
         policy_set = self.prepare()
-        cached: tuple[str, Any] | None = getattr(self._local, "engine", None)
+        cached: tuple[str, dict[Scope, Any]] | None = getattr(self._local, "engines", None)
         if cached is None or cached[0] != policy_set.fingerprint:
-            cached = (policy_set.fingerprint, build_regorus(policy_set))
-            self._local.engine = cached
+            cached = (policy_set.fingerprint, _scope_engines(policy_set))
+            self._local.engines = cached
         return cached[1]
+
+
+def _scope_engines(policy_set: PolicySet) -> dict[Scope, Any]:
+    return {
+        scope: build_regorus(policy_set, modules=decision_modules(policy_set, scope))
+        for scope in Scope
+    }

@@ -12,10 +12,11 @@ package gate.lib.rfc3339
 
 _shape := `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`
 
-# "00" … "99" to numbers: to_number refuses leading zeros on regorus.
-_two_digits[sprintf("%02d", [i])] := i if some i in numbers.range(0, 99)
+# Two ASCII digits to a number, digit by digit: to_number refuses leading zeros on
+# regorus, and a lookup table built per evaluation costs more than the whole policy.
+_digit(c) := indexof("0123456789", c) if indexof("0123456789", c) >= 0
 
-_number(t, start) := _two_digits[substring(t, start, 2)]
+_number(t, start) := (_digit(substring(t, start, 1)) * 10) + _digit(substring(t, start + 1, 1))
 
 _year(t) := (_number(t, 0) * 100) + _number(t, 2)
 
