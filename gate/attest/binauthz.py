@@ -28,6 +28,7 @@ from grafeas import grafeas_v1
 
 from gate.attest.algorithms import KeyMaterialError
 from gate.attest.attestor import AttestationError, Attestor, AttestorKey, check_signer
+from gate.attest.clients import last_error, read_retry
 from gate.attest.payload import build_payload
 from gate.attest.signers.interface import Signer
 from gate.attest.store import OccurrenceStore, check_occurrence, resource_uri
@@ -53,10 +54,10 @@ def read_attestor(
             f"{name!r} is not an attestor name", hint="write projects/PROJECT/attestors/NAME"
         )
     try:
-        proto = client.get_attestor(name=name, timeout=timeout)
-    except gexc.GoogleAPICallError as exc:
+        proto = client.get_attestor(name=name, retry=read_retry(timeout), timeout=timeout)
+    except (gexc.GoogleAPICallError, gexc.RetryError) as exc:
         raise rpc_error(
-            exc,
+            last_error(exc),
             f"reading attestor {name}",
             AttestationError,
             service="binaryauthorization.googleapis.com",

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.api_core import exceptions as gexc
+from google.api_core import retry as gretry
 from google.cloud import binaryauthorization_v1, kms_v1
 from google.cloud.binaryauthorization_v1.services.binauthz_management_service_v1 import (
     transports as binauthz_transports,
@@ -38,6 +40,28 @@ CONTAINERANALYSIS_HOST = "containeranalysis.googleapis.com"
 def target(endpoint: GoogleEndpoint, host: str) -> str:
     """The ``host:port`` a client made here dials."""
     return endpoint.target(host)
+
+
+def read_retry(timeout: float) -> gretry.Retry:
+    """Retry a read while the API is UNAVAILABLE, for at most ``timeout`` seconds in all
+    (the libraries' defaults would keep retrying a wrong endpoint for minutes)."""
+    return gretry.Retry(
+        predicate=gretry.if_exception_type(gexc.ServiceUnavailable),
+        initial=0.1,
+        maximum=2.0,
+        multiplier=2.0,
+        timeout=timeout,
+    )
+
+
+def last_error(exc: gexc.GoogleAPICallError | gexc.RetryError) -> gexc.GoogleAPICallError:
+    """The call error behind ``exc`` (a RetryError wraps the last attempt's)."""
+    if isinstance(exc, gexc.RetryError):
+        cause = exc.cause
+        if isinstance(cause, gexc.GoogleAPICallError):
+            return cause
+        return gexc.ServiceUnavailable(exc.message)  # type: ignore[no-untyped-call]
+    return exc
 
 
 def kms_client(endpoint: GoogleEndpoint) -> kms_v1.KeyManagementServiceClient:

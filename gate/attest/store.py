@@ -20,6 +20,7 @@ from google.api_core import exceptions as gexc
 from grafeas import grafeas_v1
 
 from gate.attest.attestor import AttestationCheck, AttestationError, Attestor, check_attestation
+from gate.attest.clients import last_error, read_retry
 from gate.facts.google import rpc_error
 from gate.reference import ImageRef
 
@@ -61,10 +62,12 @@ class OccurrenceStore:
             parent=self.parent, filter=attestation_filter(uri, note_name), page_size=100
         )
         try:
-            pages = self.client.list_occurrences(request=request, timeout=self.timeout)
+            pages = self.client.list_occurrences(
+                request=request, retry=read_retry(self.timeout), timeout=self.timeout
+            )
             found = list(pages)
-        except gexc.GoogleAPICallError as exc:
-            raise self.error(exc, f"listing the attestations of {uri}") from exc
+        except (gexc.GoogleAPICallError, gexc.RetryError) as exc:
+            raise self.error(last_error(exc), f"listing the attestations of {uri}") from exc
         return [
             o
             for o in found

@@ -21,6 +21,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import binaryauthorization_v1 as binauthz
 
 from gate.attest.attestor import AttestationError, Attestor
+from gate.attest.clients import last_error, read_retry
 from gate.attest.store import OccurrenceCheck, OccurrenceStore, check_occurrence, resource_uri
 from gate.facts.google import rpc_error
 from gate.reference import ImageRef
@@ -110,10 +111,12 @@ def _confirm(
         occurrence_resource_uri=occurrence.resource_uri,
     )
     try:
-        reply = validator.validate_attestation_occurrence(request=request, timeout=timeout)
-    except gexc.GoogleAPICallError as exc:
+        reply = validator.validate_attestation_occurrence(
+            request=request, retry=read_retry(timeout), timeout=timeout
+        )
+    except (gexc.GoogleAPICallError, gexc.RetryError) as exc:
         raise rpc_error(
-            exc,
+            last_error(exc),
             f"validating {occurrence.name} with Binary Authorization",
             AttestationError,
             service="binaryauthorization.googleapis.com",

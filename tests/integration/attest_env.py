@@ -119,8 +119,9 @@ class GoogleApis:
 
 
 @contextlib.contextmanager
-def google_apis() -> Iterator[GoogleApis]:
-    server = GoogleApiServer()
+def google_apis(tls: tuple[bytes, bytes] | None = None) -> Iterator[GoogleApis]:
+    """The servicers on one server; ``tls`` (certificate chain PEM, key PEM) serves TLS."""
+    server = GoogleApiServer(tls=tls)
     binauthz = server.add(BinauthzServicer())
     apis = GoogleApis(
         server,

@@ -1,0 +1,146 @@
+"""``gate attest`` and ``gate verify`` as functions: build the clients, run, close, render.
+
+The CLI (wiring only) maps flags and :class:`~gate.config.Settings` onto
+:class:`ApiEndpoints` and calls :func:`attest_command` with its evaluator (resolve the
+image, fetch its facts, evaluate) or :func:`verify_command`; the renderers give the text
+and JSON reports. Clients are closed before returning.
+
+    >>> from gate.facts.google import GoogleEndpoint
+    >>> local = GoogleEndpoint(api_endpoint="127.0.0.1:8555", plaintext=True, anonymous=True)
+    >>> ApiEndpoints.same(local).kms.api_endpoint
+    '127.0.0.1:8555'
+    >>> report = attest_command(images, evaluator=evaluate, attestor="projects/p/attestors/a",
+    ...                         key=key_version, endpoints=ApiEndpoints())   # doctest: +SKIP
+    >>> print(render_attest(report, "text"))                                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from gate.attest.binauthz import Attestations, read_attestor
+from gate.attest.clients import binauthz_client, close, grafeas_client, validation_client
+from gate.attest.service import AttestReport, Evaluator, Mode, attest_images
+from gate.attest.signers import SignerOptions, load_signer
+from gate.attest.store import OccurrenceStore
+from gate.attest.verify import VerifyResult, verify_image
+from gate.errors import InvalidReference
+from gate.facts.google import GoogleEndpoint
+from gate.reference import parse_reference
+
+
+@dataclass(frozen=True)
+class ApiEndpoints:
+    """Where the three Google APIs are (each: default host over TLS with ADC)."""
+
+    kms: GoogleEndpoint = field(default_factory=GoogleEndpoint)
+    binauthz: GoogleEndpoint = field(default_factory=GoogleEndpoint)
+    containeranalysis: GoogleEndpoint = field(default_factory=GoogleEndpoint)
+    timeout: float = 30.0
+
+    @classmethod
+    def same(cls, endpoint: GoogleEndpoint, timeout: float = 30.0) -> ApiEndpoints:
+        """All three APIs behind one endpoint (a local test server, a proxy)."""
+        return cls(endpoint, endpoint, endpoint, timeout)
+
+
+def attest_command(
+    images: Sequence[str],
+    *,
+    evaluator: Evaluator,
+    attestor: str = "",
+    key: str = "",
+    endpoints: ApiEndpoints | None = None,
+    mode: Mode = Mode.CHECK_AND_SIGN,
+    dry_run: bool = False,
+    project: str = "",
+    signer_options: SignerOptions | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> AttestReport:
+    """Evaluate ``images`` and, in check-and-sign mode, attest the allowed ones."""
+    apis = endpoints or ApiEndpoints()
+    if mode is Mode.CHECK_ONLY:
+        return attest_images(images, evaluator=evaluator, mode=mode, progress=progress)
+    options = replace(
+        signer_options or SignerOptions(), kms_endpoint=apis.kms, timeout=apis.timeout
+    )
+    management = binauthz_client(apis.binauthz)
+    try:
+        found = read_attestor(management, attestor, timeout=apis.timeout)
+    finally:
+        close(management)
+    grafeas = grafeas_client(apis.containeranalysis)
+    try:
+        with load_signer(key, options) as signer:
+            attestations = Attestations(found, grafeas, project=project, timeout=apis.timeout)
+            return attest_images(
+                images,
+                evaluator=evaluator,
+                mode=mode,
+                attestations=attestations,
+                signer=signer,
+                dry_run=dry_run,
+                progress=progress,
+            )
+    finally:
+        close(grafeas)
+
+
+def verify_command(
+    image: str,
+    *,
+    attestor: str,
+    endpoints: ApiEndpoints | None = None,
+    confirm: bool = False,
+    project: str = "",
+) -> VerifyResult:
+    """Verify ``image`` (``name@sha256:…``); ``confirm`` also asks Binary Authorization."""
+    apis = endpoints or ApiEndpoints()
+    ref = parse_reference(image)
+    if ref.digest is None:
+        raise InvalidReference(
+            f"gate verify needs a digest: {image}",
+            hint="attestations are per digest: pass name@sha256:<hex> (gate attest prints it)",
+        )
+    management = binauthz_client(apis.binauthz)
+    try:
+        found = read_attestor(management, attestor, timeout=apis.timeout)
+    finally:
+        close(management)
+    grafeas = grafeas_client(apis.containeranalysis)
+    validator = validation_client(apis.binauthz) if confirm else None
+    try:
+        store = OccurrenceStore(grafeas, project or found.project, timeout=apis.timeout)
+        return verify_image(ref, found, store, validator=validator, timeout=apis.timeout)
+    finally:
+        close(grafeas, *([validator] if validator else []))
+
+
+def render_attest(report: AttestReport, output: str) -> str:
+    if output == "json":
+        return json.dumps(report.to_dict(), indent=2, sort_keys=True)
+    lines = [
+        f"{r.status.value:<17} {r.resolved or r.image}"
+        + (f"\n                  {r.message}" if r.message else "")
+        for r in report.results
+    ]
+    counts: dict[str, int] = {}
+    for result in report.results:
+        counts[result.status.value] = counts.get(result.status.value, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return "\n".join([*lines, f"{len(report.results)} image(s): {summary}"])
+
+
+def render_verify(result: VerifyResult, output: str) -> str:
+    if output == "json":
+        return json.dumps(result.to_dict(), indent=2, sort_keys=True)
+    lines = [result.summary()]
+    for check in result.checks:
+        verdict = "valid" if result.confirmed(check) else "invalid"
+        lines.append(f"  {verdict:<8} {check.name}")
+        lines += [f"           {reason}" for reason in check.check.reasons]
+        if check.name in result.confirmations:
+            lines.append(f"           Binary Authorization: {result.confirmations[check.name]}")
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""The deployment material parses and says what it should: the policy loads into the real
+Binary Authorization Policy message, and the build attests the pushed digest."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+from google.cloud import binaryauthorization_v1 as binauthz
+
+from tests.conftest import REPO_ROOT
+
+DEPLOY = REPO_ROOT / "deploy"
+
+
+def test_the_policy_requires_gates_attestor_everywhere() -> None:
+    text = (DEPLOY / "binauthz" / "policy.yaml").read_text().replace("PROJECT_ID", "acme")
+    policy = binauthz.Policy.from_json(json.dumps(yaml.safe_load(text)))
+    rule = policy.default_admission_rule
+    assert rule.evaluation_mode == binauthz.AdmissionRule.EvaluationMode.REQUIRE_ATTESTATION
+    assert (
+        rule.enforcement_mode == binauthz.AdmissionRule.EnforcementMode.ENFORCED_BLOCK_AND_AUDIT_LOG
+    )
+    assert list(rule.require_attestations_by) == ["projects/acme/attestors/gate"]
+    assert policy.global_policy_evaluation_mode == binauthz.Policy.GlobalPolicyEvaluationMode.ENABLE
+    assert not policy.admission_whitelist_patterns  # nothing runs unattested by default
+
+
+def test_cloudbuild_builds_pushes_tags_and_attests_the_pushed_digest() -> None:
+    build = yaml.safe_load((DEPLOY / "cloudbuild.yaml").read_text())
+    steps = {step["id"]: step for step in build["steps"]}
+    assert list(steps) == ["build", "push", "digest", "attest", "verify"]
+    assert "${_REPOSITORY}:${SHORT_SHA}" in steps["build"]["args"]
+    assert steps["push"]["args"] == ["push", "${_REPOSITORY}:${SHORT_SHA}"]
+    attest = steps["attest"]["args"][-1]
+    assert 'gate attest "${_REPOSITORY}@$$(cat /workspace/digest)"' in attest
+    assert "--attestor" in attest and "--key" in attest and "check-and-sign" in attest
+    assert "cryptoKeyVersions" in build["substitutions"]["_KMS_KEY"]
+
+
+def test_cloudbuild_shell_dollars_are_escaped() -> None:
+    """Cloud Build substitutes $VAR and ${VAR}: a shell $(...) must be written $$(...)."""
+    for step in yaml.safe_load((DEPLOY / "cloudbuild.yaml").read_text())["steps"]:
+        for arg in step.get("args", []):
+            assert not re.search(r"(?<!\$)\$\(", arg), arg
+
+
+def test_the_doc_names_every_role_gate_needs() -> None:
+    doc = (REPO_ROOT / "docs" / "attestation.md").read_text()
+    for role in (
+        "roles/cloudkms.signerVerifier",
+        "roles/binaryauthorization.attestorsViewer",
+        "roles/containeranalysis.notes.attacher",
+        "roles/containeranalysis.occurrences.editor",
+        "roles/containeranalysis.notes.occurrences.viewer",
+    ):
+        assert role in doc
+    for command in (
+        "gcloud kms keys create",
+        "gcloud container binauthz attestors create",
+        "gcloud container binauthz attestors public-keys add",
+        "gcloud container binauthz policy import",
+    ):
+        assert command in doc
