@@ -1,0 +1,35 @@
+"""``bench/eval.py --quick`` runs both real engines and prints its table (CI smoke)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT, require_tool
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_eval_quick() -> None:
+    opa = require_tool("opa", "GATE_OPA")
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "eval.py"), "--quick", "--opa", opa],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "evals/s" in out and "p50 ms" in out and "p99 ms" in out
+    for engine in ("embedded", "opa"):
+        rows = [line.split() for line in out.splitlines() if line.startswith(engine + " ")]
+        assert [row[1] for row in rows] == ["0", "100"], out
+        assert all(float(row[4]) > 0 for row in rows), out  # evaluations per second
+    assert "OPA (REST) / embedded" in out
+    assert "cost per added finding" in out
