@@ -95,6 +95,8 @@ def admit(state: WebhookState, review: Review, started: float) -> tuple[Outcome,
     try:
         obj = _object(review)
         containers = list(containers_of(obj))
+        if not containers:
+            raise InputError("it has no container", hint="a pod spec lists at least one container")
     except InputError as exc:
         message = f"gate cannot read the {review.kind}: {exc.message}" + (
             f" (hint: {exc.hint})" if exc.hint else ""

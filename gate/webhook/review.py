@@ -90,8 +90,10 @@ def _request(request: Mapping[str, Any], version: str, uid: str) -> Review:
         return InvalidRequest(message, api_version=version, uid=uid, hint=HINT)
 
     kind = request.get("kind")
-    if not isinstance(kind, Mapping) or not isinstance(kind.get("kind"), str):
-        raise bad("request.kind is not a GroupVersionKind object")
+    if not isinstance(kind, Mapping) or not all(
+        isinstance(kind.get(key), str) for key in ("group", "version", "kind")
+    ):
+        raise bad("request.kind is not a GroupVersionKind object (group, version, kind)")
     operation = request.get("operation")
     if operation not in OPERATIONS:
         raise bad(f"request.operation is {str(operation)[:40]!r}, not one of {OPERATIONS}")
@@ -109,7 +111,7 @@ def _request(request: Mapping[str, Any], version: str, uid: str) -> Review:
     return Review(
         api_version=version,
         uid=uid,
-        group=str(kind.get("group", "") or ""),
+        group=str(kind["group"]),
         kind=str(kind["kind"]),
         subresource=strings["subResource"],
         operation=str(operation),

@@ -1,0 +1,182 @@
+"""POST /validate in-process (Flask's test client): kinds, operations, modes, exemptions,
+break-glass, dryRun, fixtures, the time budget and fail-open."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from gate.webhook.facts import TrialFacts
+from tests.webhook.conftest import (
+    AppFactory,
+    BrokenFacts,
+    CountingFacts,
+    HangingFacts,
+    answer,
+)
+from tests.webhook.reviews import (
+    COMPLIANT,
+    KINDS,
+    TAG_ONLY,
+    fixture_reviews,
+    review,
+    with_image,
+    workload,
+)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_is_denied_for_a_tag_only_image(client: FlaskClient, kind: str) -> None:
+    body = review(workload(kind, TAG_ONLY))
+    reply = answer(client, body)
+    response = reply["response"]
+    assert reply["apiVersion"] == "admission.k8s.io/v1" and reply["kind"] == "AdmissionReview"
+    assert response["uid"] == body["request"]["uid"]
+    assert response["allowed"] is False
+    assert response["status"]["code"] == 403
+    message = response["status"]["message"]
+    assert "GATE-REF-001" in message and "container app0" in message and TAG_ONLY in message
+    assert response["auditAnnotations"]["decision"] == "deny"
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_is_admitted_for_a_compliant_image(client: FlaskClient, kind: str) -> None:
+    response = answer(client, review(workload(kind, COMPLIANT)))["response"]
+    assert response["allowed"] is True, response
+    assert "status" not in response and "warnings" not in response
+    assert response["auditAnnotations"] == {"decision": "allow", "mode": "enforce"}
+
+
+def test_init_and_ephemeral_containers_are_evaluated(client: FlaskClient) -> None:
+    obj = workload("Pod", COMPLIANT, init=(TAG_ONLY,), ephemeral=("busybox:1.36",))
+    message = answer(client, review(obj))["response"]["status"]["message"]
+    assert f"init container init0, image {TAG_ONLY}" in message
+    assert "ephemeral container debug0, image busybox:1.36" in message
+    assert "app0" not in message
+
+
+def test_pods_ephemeralcontainers_subresource_is_evaluated(client: FlaskClient) -> None:
+    obj = workload("Pod", COMPLIANT, ephemeral=(TAG_ONLY,))
+    body = review(obj, operation="UPDATE", subresource="ephemeralcontainers")
+    assert answer(client, body)["response"]["allowed"] is False
+
+
+def test_v1beta1_is_answered_in_v1beta1(client: FlaskClient) -> None:
+    body = review(workload("Pod", TAG_ONLY), version="admission.k8s.io/v1beta1")
+    reply = answer(client, body)
+    assert reply["apiVersion"] == "admission.k8s.io/v1beta1"
+    assert reply["response"]["uid"] == body["request"]["uid"]
+    assert reply["response"]["allowed"] is False
+
+
+@pytest.mark.parametrize("operation", ["DELETE", "CONNECT"])
+def test_delete_and_connect_are_allowed_at_once(make_app: AppFactory, operation: str) -> None:
+    facts = HangingFacts()
+    client = make_app(facts=facts).test_client()
+    started = time.monotonic()
+    response = answer(client, review(workload("Pod", TAG_ONLY), operation=operation))["response"]
+    assert response["allowed"] is True and time.monotonic() - started < 0.5
+    assert facts.calls == 0
+
+
+def test_unknown_kinds_and_other_subresources_are_allowed(client: FlaskClient) -> None:
+    crd = {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}
+    assert answer(client, review(crd))["response"]["allowed"] is True
+    status = review(workload("Pod", TAG_ONLY), operation="UPDATE", subresource="status")
+    assert answer(client, status)["response"]["allowed"] is True
+    # A kind of the same name in another API group is not a Deployment.
+    fake = review(workload("Deployment", TAG_ONLY))
+    fake["request"]["kind"]["group"] = "example.com"
+    assert answer(client, fake)["response"]["allowed"] is True
+
+
+def test_update_is_evaluated(client: FlaskClient) -> None:
+    body = review(workload("Deployment", TAG_ONLY), operation="UPDATE")
+    assert answer(client, body)["response"]["allowed"] is False
+
+
+def test_fixtures_are_denied_as_they_are_and_admitted_with_a_compliant_image(
+    client: FlaskClient, fixtures_dir: Path
+) -> None:
+    reviews = fixture_reviews(fixtures_dir / "admission")
+    assert len(reviews) >= 5
+    for name, body in reviews.items():
+        reply = answer(client, body)
+        assert reply["response"]["uid"] == body["request"]["uid"], name
+        assert reply["response"]["allowed"] is False, name
+        compliant = answer(client, with_image(body, COMPLIANT))["response"]
+        if "run-as-root" in name:  # runAsUser: 0 stays a violation with any image
+            assert not compliant["allowed"] and "GATE-IMG-001" in compliant["status"]["message"]
+        else:
+            assert compliant["allowed"] is True, (name, compliant)
+
+
+def test_identical_images_are_evaluated_once_per_review(
+    make_app: AppFactory, compliant_facts: TrialFacts
+) -> None:
+    facts = CountingFacts(compliant_facts)
+    client = make_app(facts=facts, facts_cache_ttl=0).test_client()
+    obj = workload("Pod", COMPLIANT, COMPLIANT, COMPLIANT)
+    obj["spec"]["containers"][1]["name"] = "app0"  # same name and context as the first
+    assert answer(client, review(obj))["response"]["allowed"] is True
+    assert len(facts.asked) == 2  # app0 (twice, identical) once; app2 once
+
+
+def test_the_facts_cache_is_shared_across_requests(
+    make_app: AppFactory, compliant_facts: TrialFacts
+) -> None:
+    facts = CountingFacts(compliant_facts)
+    client = make_app(facts=facts).test_client()
+    for name in ("a", "b", "c"):
+        assert answer(client, review(workload("Pod", COMPLIANT, name=name)))["response"]["allowed"]
+    assert len(facts.asked) == 1
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'gate_cache_lookups_total{cache="facts",result="hit"} 2.0' in metrics
+
+
+def test_a_malformed_object_is_denied_with_code_400(client: FlaskClient) -> None:
+    obj = workload("Deployment", COMPLIANT)
+    obj["spec"]["template"]["spec"]["containers"] = "nginx"
+    response = answer(client, review(obj))["response"]
+    assert response["allowed"] is False and response["status"]["code"] == 400
+    assert "is not a list" in response["status"]["message"]
+    empty = workload("Pod", COMPLIANT)
+    empty["spec"]["containers"] = []
+    response = answer(client, review(empty))["response"]
+    assert response["allowed"] is False and "no container" in response["status"]["message"]
+
+
+def test_a_bug_in_a_fact_source_denies(make_app: AppFactory) -> None:
+    client = make_app(facts=BrokenFacts()).test_client()
+    response = answer(client, review(workload("Pod", COMPLIANT)))["response"]
+    assert response["allowed"] is False and "internal error" in response["status"]["message"]
+
+
+def test_a_hanging_registry_is_denied_within_the_budget(make_app: AppFactory) -> None:
+    budget = 0.5
+    facts = HangingFacts()
+    client = make_app(facts=facts, budget=budget).test_client()
+    started = time.monotonic()
+    response = answer(client, review(workload("Deployment", COMPLIANT)))["response"]
+    elapsed = time.monotonic() - started
+    assert response["allowed"] is False
+    assert "time budget" in response["status"]["message"]
+    assert "did not answer in time" in response["status"]["message"]
+    assert facts.calls == 1
+    assert elapsed <= budget + 0.25, elapsed
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'gate_upstream_errors_total{kind="timeout"} 1.0' in metrics
+
+
+def test_fail_open_admits_a_timeout_with_a_warning(make_app: AppFactory) -> None:
+    client = make_app(facts=HangingFacts(), budget=0.3, fail_open=True).test_client()
+    response = answer(client, review(workload("Pod", COMPLIANT)))["response"]
+    assert response["allowed"] is True
+    assert response["warnings"][0].startswith("gate could not decide; admitted because fail-open")
+    assert response["auditAnnotations"]["mode"] == "fail-open"
+    # Violations are not errors: fail-open never admits them.
+    tagged = answer(client, review(workload("Pod", TAG_ONLY)))["response"]
+    assert tagged["allowed"] is False

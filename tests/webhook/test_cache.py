@@ -1,0 +1,139 @@
+"""The shared caches: TTL and LRU, one gather per image at a time, decisions without errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from gate.errors import GateError
+from gate.evaluate import FactSource
+from gate.facts.metadata import ImageFacts
+from gate.policy.interface import Engine, EngineError, Scope
+from gate.reference import ImageRef, parse_reference
+from gate.webhook.cache import CachedEngine, CachedFacts, TimedOut, TTLCache
+
+REF = parse_reference("us-docker.pkg.dev/p/r/app@sha256:" + "a" * 64)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_entries_expire_and_the_least_recently_used_goes_first() -> None:
+    clock = Clock()
+    cache: TTLCache[str, int] = TTLCache(size=2, ttl=10, clock=clock)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1  # a is now the most recent
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    clock.now = 10.0
+    assert cache.get("a") is None and len(cache) == 1
+
+
+def test_a_zero_ttl_or_size_keeps_nothing() -> None:
+    for cache in (TTLCache[str, int](size=0, ttl=5), TTLCache[str, int](size=5, ttl=0)):
+        cache.put("a", 1)
+        assert cache.get("a") is None
+
+
+class SlowFacts(FactSource):
+    def __init__(self, delay: float, fail: bool = False) -> None:
+        self.delay, self.fail, self.calls = delay, fail, 0
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        self.calls += 1
+        time.sleep(self.delay)
+        if self.fail:
+            raise GateError("registry down", hint="retry")
+        return ref, ImageFacts()
+
+
+def cached(source: FactSource) -> tuple[CachedFacts, list[tuple[str, bool]]]:
+    seen: list[tuple[str, bool]] = []
+    return CachedFacts(source, TTLCache(100, 60), lambda name, hit: seen.append((name, hit))), seen
+
+
+def test_concurrent_gathers_of_one_image_make_one_call() -> None:
+    source = SlowFacts(0.2)
+    facts, seen = cached(source)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: facts.gather(REF, time.monotonic() + 5), range(8)))
+    assert source.calls == 1 and all(r[0] == REF for r in results)
+    assert seen.count(("facts", False)) == 8  # all missed the cache; seven waited for the first
+    facts.gather(REF, time.monotonic() + 5)
+    assert seen[-1] == ("facts", True)
+
+
+def test_failures_are_shared_with_waiters_but_never_kept() -> None:
+    source = SlowFacts(0.1, fail=True)
+    facts, _ = cached(source)
+    errors: list[Exception] = []
+
+    def attempt() -> None:
+        try:
+            facts.gather(REF, time.monotonic() + 5)
+        except GateError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=attempt) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(errors) == 3 and source.calls == 1
+    with pytest.raises(GateError):
+        facts.gather(REF, time.monotonic() + 5)
+    assert source.calls == 2
+
+
+def test_a_waiter_gives_up_at_its_own_deadline() -> None:
+    facts, _ = cached(SlowFacts(1.0))
+    threading.Thread(target=facts.gather, args=(REF, time.monotonic() + 5)).start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    with pytest.raises(TimedOut, match="did not arrive within the time budget"):
+        facts.gather(REF, time.monotonic() + 0.2)
+    assert time.monotonic() - started < 0.5
+
+
+class CountingEngine(Engine):
+    name = "counting"
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls, self.fail = 0, fail
+
+    def query(self, document: Any, scope: Scope = Scope.FULL) -> Any:
+        self.calls += 1
+        if self.fail:
+            raise EngineError("OPA unreachable")
+        return {"allowed": True, "violations": [], "warnings": []}
+
+
+def test_decisions_are_reused_for_identical_documents_apart_from_the_time() -> None:
+    engine = CountingEngine()
+    cached_engine = CachedEngine(engine, TTLCache(100, 60))
+    first = {"schema_version": "v1", "evaluated_at": "2026-01-01T00:00:00Z", "image": {"x": 1}}
+    later = {**first, "evaluated_at": "2026-01-01T00:00:09Z"}
+    other = {**first, "image": {"x": 2}}
+    assert cached_engine.evaluate(first) == cached_engine.evaluate(later)
+    assert cached_engine.evaluate(first).allowed
+    cached_engine.evaluate(other)
+    cached_engine.evaluate(first, Scope.REFERENCE)
+    assert engine.calls == 3
+
+
+def test_error_decisions_are_never_kept() -> None:
+    engine = CountingEngine(fail=True)
+    cached_engine = CachedEngine(engine, TTLCache(100, 60))
+    assert cached_engine.evaluate({"a": 1}).errors
+    assert cached_engine.evaluate({"a": 1}).errors
+    assert engine.calls == 2

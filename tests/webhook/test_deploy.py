@@ -1,0 +1,151 @@
+"""deploy/kubernetes renders with ``kubectl kustomize`` and says what the design asks;
+tls/make-certs.sh makes a CA, a serving certificate it signs, the Secret and the caBundle."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gate.webhook.admission import KINDS
+from tests.conftest import REPO_ROOT, require_tool
+
+DEPLOY = REPO_ROOT / "deploy" / "kubernetes"
+RESOURCES = {
+    ("", "Pod"): "pods", ("", "ReplicationController"): "replicationcontrollers",
+    ("batch", "Job"): "jobs", ("batch", "CronJob"): "cronjobs",
+    ("apps", "Deployment"): "deployments", ("apps", "ReplicaSet"): "replicasets",
+    ("apps", "StatefulSet"): "statefulsets", ("apps", "DaemonSet"): "daemonsets",
+}  # fmt: skip
+
+
+def render(folder: Path) -> dict[str, dict[str, Any]]:
+    kubectl = require_tool("kubectl")
+    out = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True,
+                         check=True, timeout=120)  # fmt: skip
+    docs = [doc for doc in yaml.safe_load_all(out.stdout) if doc]
+    return {doc["kind"]: doc for doc in docs}
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[str, dict[str, Any]]:
+    return render(DEPLOY)
+
+
+def test_the_manifests_render_every_object(objects: dict[str, dict[str, Any]]) -> None:
+    assert set(objects) == {
+        "Namespace", "ServiceAccount", "Deployment", "PodDisruptionBudget", "Service",
+        "ValidatingWebhookConfiguration", "Issuer", "Certificate",
+    }  # fmt: skip
+    namespace = objects["Namespace"]["metadata"]["name"]
+    for kind, obj in objects.items():
+        if kind not in ("Namespace", "ValidatingWebhookConfiguration"):
+            assert obj["metadata"]["namespace"] == namespace, kind
+
+
+def test_the_deployment_is_hardened(objects: dict[str, dict[str, Any]]) -> None:
+    deployment = objects["Deployment"]
+    assert deployment["spec"]["replicas"] >= 2
+    pod = deployment["spec"]["template"]["spec"]
+    assert (
+        pod["securityContext"]["runAsNonRoot"] is True and pod["securityContext"]["runAsUser"] > 0
+    )
+    assert pod["affinity"]["podAntiAffinity"]
+    (gate,) = pod["containers"]
+    context = gate["securityContext"]
+    assert (
+        context["readOnlyRootFilesystem"] is True and context["allowPrivilegeEscalation"] is False
+    )
+    assert context["capabilities"]["drop"] == ["ALL"]
+    assert {"requests", "limits"} <= set(gate["resources"])
+    assert gate["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert gate["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    env = {e["name"]: e for e in gate["env"]}
+    assert env["GATE_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.namespace"
+    budget = float(env["GATE_BUDGET_SECONDS"]["value"])
+    timeout = objects["ValidatingWebhookConfiguration"]["webhooks"][0]["timeoutSeconds"]
+    assert budget <= timeout - 1, "the budget must end before the API server gives up"
+    pdb = objects["PodDisruptionBudget"]["spec"]
+    assert pdb["minAvailable"] >= 1
+    assert pdb["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    service = objects["Service"]["spec"]
+    assert (
+        service["ports"][0]["port"] == 443 and service["selector"] == pdb["selector"]["matchLabels"]
+    )
+
+
+def test_the_webhook_registration(objects: dict[str, dict[str, Any]]) -> None:
+    config = objects["ValidatingWebhookConfiguration"]
+    (hook,) = config["webhooks"]
+    assert hook["admissionReviewVersions"] == ["v1"] and hook["sideEffects"] == "None"
+    assert hook["failurePolicy"] == "Fail" and hook["matchPolicy"] == "Equivalent"
+    assert 1 <= hook["timeoutSeconds"] <= 30
+    service = hook["clientConfig"]["service"]
+    assert (service["name"], service["path"], service["port"]) == ("gate", "/validate", 443)
+    gate_ns = objects["Namespace"]["metadata"]["name"]
+    (expression,) = hook["namespaceSelector"]["matchExpressions"]
+    assert expression["key"] == "kubernetes.io/metadata.name" and expression["operator"] == "NotIn"
+    assert set(expression["values"]) == {"kube-system", gate_ns}
+    covered = {
+        (group, resource)
+        for rule in hook["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        if set(rule["operations"]) == {"CREATE", "UPDATE"}
+    }
+    expected = {(g, RESOURCES[(g, k)]) for g, k in KINDS if (g, k) in RESOURCES}
+    assert expected | {("", "pods/ephemeralcontainers")} <= covered
+    certificate = objects["Certificate"]
+    injected = config["metadata"]["annotations"]["cert-manager.io/inject-ca-from"]
+    assert injected == f"{certificate['metadata']['namespace']}/{certificate['metadata']['name']}"
+    volumes = objects["Deployment"]["spec"]["template"]["spec"]["volumes"]
+    secret = certificate["spec"]["secretName"]
+    assert any(v.get("secret", {}).get("secretName") == secret for v in volumes)
+    assert f"gate.{gate_ns}.svc" in certificate["spec"]["dnsNames"]
+
+
+def test_the_opa_sidecar_overlay(objects: dict[str, dict[str, Any]]) -> None:
+    overlay = render(DEPLOY / "overlays" / "opa-sidecar")
+    containers = {
+        c["name"]: c for c in overlay["Deployment"]["spec"]["template"]["spec"]["containers"]
+    }
+    assert set(containers) == {"gate", "opa"}
+    env = {e["name"]: e.get("value") for e in containers["gate"]["env"]}
+    assert env["GATE_ENGINE"] == "opa" and env["GATE_OPA_URL"] == "http://127.0.0.1:8181"
+    assert "GATE_TLS_CERT" in env  # the base's settings are kept
+    assert "--addr=127.0.0.1:8181" in containers["opa"]["args"]
+    assert containers["opa"]["securityContext"]["readOnlyRootFilesystem"] is True
+    assert overlay["ValidatingWebhookConfiguration"] == objects["ValidatingWebhookConfiguration"]
+
+
+def test_make_certs_by_hand(tmp_path: Path) -> None:
+    require_tool("openssl")
+    env = {**os.environ, "GATE_NAMESPACE": "gate-system"}
+    script = DEPLOY / "tls" / "make-certs.sh"
+    subprocess.run(
+        [str(script), str(tmp_path)], check=True, env=env, capture_output=True, timeout=60
+    )
+    ca, cert = tmp_path / "ca.crt", tmp_path / "tls.crt"
+    verified = subprocess.run(["openssl", "verify", "-CAfile", str(ca), str(cert)],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+    assert "OK" in verified.stdout
+    names = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-ext", "subjectAltName"],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert "DNS:gate.gate-system.svc" in names
+    secret = yaml.safe_load((tmp_path / "secret.yaml").read_text())
+    assert secret["metadata"]["name"] == "gate-webhook-tls"
+    assert base64.b64decode(secret["data"]["tls.crt"]) == cert.read_bytes()
+    bundle = (tmp_path / "cabundle.txt").read_text().strip()
+    assert base64.b64decode(bundle) == ca.read_bytes()
+    patch = yaml.safe_load((tmp_path / "webhook-patch.yaml").read_text())
+    assert patch[0]["path"] == "/webhooks/0/clientConfig/caBundle" and patch[0]["value"] == bundle
+    first_ca = ca.read_bytes()
+    subprocess.run(
+        [str(script), str(tmp_path)], check=True, env=env, capture_output=True, timeout=60
+    )
+    assert ca.read_bytes() == first_ca  # a renewal keeps the CA, so the caBundle stays valid
