@@ -148,6 +148,74 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Console) -> in
     return serve(settings.with_changes(webhook=webhook.validated()))
 
 
+def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from gate.attest.commands import ApiEndpoints, attest_command, fetched_evaluator, render_attest
+    from gate.attest.service import Mode
+    from gate.attest.signers import SignerOptions
+    from gate.facts.registry import Deadline
+    from gate.facts.sources import build_fact_source
+
+    settings = settings.with_changes(
+        scan_wait=args.scan_wait,
+        insecure_registries=tuple(args.insecure_registry) if args.insecure_registry else None,
+    )
+    policy_data = load_policy_set(settings.policies, settings.data_overrides).data
+    source = build_fact_source(settings, policy_data)
+    evaluator = fetched_evaluator(
+        create_engine(settings),
+        source,
+        fetch_timeout=settings.fetch_timeout,
+        resolver=lambda ref, deadline: source.registry.resolve(ref, Deadline(deadline)),
+    )
+    report = attest_command(
+        args.images,
+        evaluator=evaluator,
+        attestor=args.attestor or "",
+        key=args.key or "",
+        endpoints=ApiEndpoints.from_settings(
+            settings, kms=args.kms_endpoint or "", binauthz=args.binauthz_endpoint or ""
+        ),
+        mode=Mode(args.mode),
+        dry_run=args.dry_run,
+        project=args.attestation_project or "",
+        signer_options=SignerOptions(
+            public_key_id=args.public_key_id or "", rsa_padding=args.rsa_padding
+        ),
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    print(render_attest(report, args.output))
+    return report.exit_code
+
+
+def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from gate.attest.commands import ApiEndpoints, render_verify, verify_command
+    from gate.facts.registry import Deadline
+    from gate.facts.sources import build_registry_client
+    from gate.reference import ImageRef
+
+    settings = settings.with_changes(
+        insecure_registries=tuple(args.insecure_registry) if args.insecure_registry else None
+    )
+
+    def resolve(ref: ImageRef) -> ImageRef:
+        data = load_policy_set(settings.policies, settings.data_overrides).data
+        digest = build_registry_client(settings, data).resolve(
+            ref, Deadline.after(settings.fetch_timeout)
+        )
+        return ref.with_digest(digest)
+
+    result = verify_command(
+        args.image,
+        attestor=args.attestor,
+        endpoints=ApiEndpoints.from_settings(settings, binauthz=args.binauthz_endpoint or ""),
+        confirm=args.confirm,
+        project=args.attestation_project or "",
+        resolver=resolve,
+    )
+    print(render_verify(result, args.output))
+    return result.exit_code
+
+
 def _timestamp(text: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -228,6 +296,40 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)")
     serve.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
     serve.set_defaults(handler=_serve)
+
+    attest = commands.add_parser(
+        "attest", help="evaluate images and sign Binary Authorization attestations on allow"
+    )
+    attest.add_argument("images", nargs="+", metavar="IMAGE")
+    attest.add_argument("--attestor", help="projects/P/attestors/A")
+    attest.add_argument("--key", help="KMS key version, pkcs11: URI, or PEM file (development)")
+    attest.add_argument(
+        "--mode", choices=("check-and-sign", "check-only"), default="check-and-sign"
+    )
+    attest.add_argument("--dry-run", action="store_true", help="print the occurrence, store none")
+    attest.add_argument("--attestation-project", help="project of the occurrences (attestor's)")
+    attest.add_argument("--kms-endpoint", help="host[:port] of Cloud KMS")
+    attest.add_argument("--binauthz-endpoint", help="host[:port] of Binary Authorization")
+    attest.add_argument("--public-key-id", help="PKCS#11/PEM keys: id (default ni:///sha-256;…)")
+    attest.add_argument("--rsa-padding", choices=("pss", "pkcs1"), default="pss")
+    attest.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
+    attest.add_argument("--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)")
+    attest.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
+    attest.add_argument("--scan-wait", type=float, help="seconds to wait for a running scan")
+    attest.add_argument("--insecure-registry", action="append", help="host:port over plain HTTP")
+    attest.add_argument("--output", choices=("text", "json"), default="text")
+    attest.set_defaults(handler=_attest)
+
+    verify = commands.add_parser("verify", help="verify an image's attestations by an attestor")
+    verify.add_argument("image", metavar="IMAGE")
+    verify.add_argument("--attestor", required=True, help="projects/P/attestors/A")
+    verify.add_argument("--confirm", action="store_true", help="also ask Binary Authorization")
+    verify.add_argument("--attestation-project", help="project of the occurrences (attestor's)")
+    verify.add_argument("--binauthz-endpoint", help="host[:port] of Binary Authorization")
+    verify.add_argument("--insecure-registry", action="append", help="host:port over plain HTTP")
+    verify.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
+    verify.add_argument("--output", choices=("text", "json"), default="text")
+    verify.set_defaults(handler=_verify)
     return parser
 
 

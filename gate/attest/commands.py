@@ -9,6 +9,8 @@ and JSON reports. Clients are closed before returning.
     >>> local = GoogleEndpoint(api_endpoint="127.0.0.1:8555", plaintext=True, anonymous=True)
     >>> ApiEndpoints.same(local).kms.api_endpoint
     '127.0.0.1:8555'
+    >>> evaluate = fetched_evaluator(engine, build_fact_source(settings, data),
+    ...                              fetch_timeout=60)                       # doctest: +SKIP
     >>> report = attest_command(images, evaluator=evaluate, attestor="projects/p/attestors/a",
     ...                         key=key_version, endpoints=ApiEndpoints())   # doctest: +SKIP
     >>> print(render_attest(report, "text"))                                 # doctest: +SKIP
@@ -17,8 +19,10 @@ and JSON reports. Clients are closed before returning.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from gate.attest.binauthz import Attestations, read_attestor
 from gate.attest.clients import binauthz_client, close, grafeas_client, validation_client
@@ -26,9 +30,13 @@ from gate.attest.service import AttestReport, Evaluator, Mode, attest_images
 from gate.attest.signers import SignerOptions, load_signer
 from gate.attest.store import OccurrenceStore
 from gate.attest.verify import VerifyResult, verify_image
-from gate.errors import InvalidReference
+from gate.config import Settings
+from gate.errors import ConfigError, GateError, InvalidReference
+from gate.evaluate import FactSource, evaluate_image
 from gate.facts.google import GoogleEndpoint
-from gate.reference import parse_reference
+from gate.facts.metadata import ImageFacts
+from gate.policy.interface import Decision, Engine
+from gate.reference import ImageRef, parse_reference
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,71 @@ class ApiEndpoints:
     def same(cls, endpoint: GoogleEndpoint, timeout: float = 30.0) -> ApiEndpoints:
         """All three APIs behind one endpoint (a local test server, a proxy)."""
         return cls(endpoint, endpoint, endpoint, timeout)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, kms: str = "", binauthz: str = "", timeout: float = 30.0
+    ) -> ApiEndpoints:
+        """Endpoints with the settings' TLS/credential choices; Container Analysis is
+        where Artifact Analysis is (``artifact_analysis_endpoint``)."""
+
+        def at(address: str) -> GoogleEndpoint:
+            return GoogleEndpoint(
+                api_endpoint=address,
+                plaintext=settings.google_plaintext,
+                anonymous=settings.google_anonymous,
+                ca_file=settings.google_ca_file,
+            ).validated()
+
+        return cls(at(kms), at(binauthz), at(settings.artifact_analysis_endpoint), timeout)
+
+
+class _Capture(FactSource):
+    """Gathers through ``inner`` and keeps the resolved reference: what was evaluated."""
+
+    def __init__(self, inner: FactSource) -> None:
+        self.inner, self.local = inner, inner.local
+        self.ref: ImageRef | None = None
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        self.ref, facts = self.inner.gather(ref, deadline)
+        return self.ref, facts
+
+
+Resolver = Callable[[ImageRef, float], str]  # (reference, monotonic deadline) -> digest
+
+
+def fetched_evaluator(
+    engine: Engine,
+    source: FactSource,
+    *,
+    fetch_timeout: float,
+    resolver: Resolver | None = None,
+    now: datetime | None = None,
+) -> Evaluator:
+    """The attest evaluator over gate's own fact gathering (``entry_point`` ``attest``).
+
+    A tag is resolved first with ``resolver`` (the registry client, which refuses hosts
+    that are not approved), so the policies judge ``name:tag@digest`` and the digest signed
+    is the one they judged; the source's own resolution is kept when there is no resolver.
+    """
+
+    def evaluate(image: str) -> tuple[ImageRef | None, Decision]:
+        deadline = time.monotonic() + fetch_timeout
+        text = image
+        try:
+            ref = parse_reference(image)
+            if ref.digest is None and resolver is not None:
+                text = ref.with_digest(resolver(ref, deadline)).normalized
+        except GateError as exc:
+            return None, Decision.from_error(exc, "attest", engine=engine.name)
+        capture = _Capture(source)
+        decision = evaluate_image(
+            engine, text, capture, entry_point="attest", now=now, deadline=deadline
+        )
+        return capture.ref, decision
+
+    return evaluate
 
 
 def attest_command(
@@ -63,6 +136,11 @@ def attest_command(
     apis = endpoints or ApiEndpoints()
     if mode is Mode.CHECK_ONLY:
         return attest_images(images, evaluator=evaluator, mode=mode, progress=progress)
+    if not attestor or not key:
+        raise ConfigError(
+            "check-and-sign needs an attestor and a key",
+            hint="pass --attestor projects/P/attestors/A and --key …, or --mode check-only",
+        )
     options = replace(
         signer_options or SignerOptions(), kms_endpoint=apis.kms, timeout=apis.timeout
     )
@@ -95,10 +173,14 @@ def verify_command(
     endpoints: ApiEndpoints | None = None,
     confirm: bool = False,
     project: str = "",
+    resolver: Callable[[ImageRef], ImageRef] | None = None,
 ) -> VerifyResult:
-    """Verify ``image`` (``name@sha256:…``); ``confirm`` also asks Binary Authorization."""
+    """Verify ``image``; ``confirm`` also asks Binary Authorization. A tag is resolved with
+    ``resolver`` (the registry) when one is given; otherwise a digest is required."""
     apis = endpoints or ApiEndpoints()
     ref = parse_reference(image)
+    if ref.digest is None and resolver is not None:
+        ref = resolver(ref)
     if ref.digest is None:
         raise InvalidReference(
             f"gate verify needs a digest: {image}",
