@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 
 import yaml
 from google.cloud import binaryauthorization_v1 as binauthz
 
+from gate.cli import _parser
 from tests.conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -37,6 +39,25 @@ def test_cloudbuild_builds_pushes_tags_and_attests_the_pushed_digest() -> None:
     assert 'gate attest "${_REPOSITORY}@$$(cat /workspace/digest)"' in attest
     assert "--attestor" in attest and "--key" in attest and "check-and-sign" in attest
     assert "cryptoKeyVersions" in build["substitutions"]["_KMS_KEY"]
+
+
+def test_cloudbuild_gate_commands_parse_with_the_real_cli() -> None:
+    build = yaml.safe_load((DEPLOY / "cloudbuild.yaml").read_text())
+    values = {f"${{{k}}}": v for k, v in build["substitutions"].items()}
+    values.update({"${PROJECT_ID}": "acme", "${SHORT_SHA}": "abc1234"})
+    values["$$(cat /workspace/digest)"] = "sha256:" + "a" * 64
+    parsed = []
+    for step in build["steps"]:
+        script = step.get("args", [""])[-1]
+        for name, value in values.items():
+            script = script.replace(name, value)
+        for command in re.findall(r"^\s*gate (.*?)(?:\|.*)?$", script.replace("\\\n", " "), re.M):
+            parsed.append(_parser().parse_args(shlex.split(command)))
+    attest, verify = parsed
+    assert attest.images == ["us-docker.pkg.dev/acme/apps/api@sha256:" + "a" * 64]
+    assert (attest.mode, attest.output) == ("check-and-sign", "json")
+    assert attest.key.endswith("cryptoKeyVersions/1") and attest.attestor.endswith("/gate")
+    assert verify.confirm and verify.image == attest.images[0]
 
 
 def test_cloudbuild_shell_dollars_are_escaped() -> None:
