@@ -149,7 +149,8 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Console) -> in
 
 
 def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    from gate.attest.commands import ApiEndpoints, attest_command, fetched_evaluator, render_attest
+    from gate.attest.commands import ApiEndpoints, attest_command, render_attest
+    from gate.attest.evaluator import fetched_evaluator
     from gate.attest.service import Mode
     from gate.attest.signers import SignerOptions
     from gate.facts.registry import Deadline

@@ -6,7 +6,9 @@ occurrence for an image, idempotently: if a valid attestation by the attestor al
 exists for the digest nothing is signed or stored; ALREADY_EXISTS counts as success; a
 create that failed in transit is retried only after listing shows it did not land; and
 attestations of one image are serialised within the process (five threads, one
-occurrence).
+occurrence). Container Analysis has no conditional create, so two *processes* attesting
+the same new digest at the same instant can still both store one; both verify, and every
+later run stores nothing.
 
     >>> attestor = read_attestor(binauthz_client(endpoint), "projects/p/attestors/a")  # doctest: +SKIP
     >>> attestations = Attestations(attestor, grafeas_client(endpoint))      # doctest: +SKIP

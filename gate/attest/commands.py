@@ -9,6 +9,7 @@ and JSON reports. Clients are closed before returning.
     >>> local = GoogleEndpoint(api_endpoint="127.0.0.1:8555", plaintext=True, anonymous=True)
     >>> ApiEndpoints.same(local).kms.api_endpoint
     '127.0.0.1:8555'
+    >>> from gate.attest.evaluator import fetched_evaluator
     >>> evaluate = fetched_evaluator(engine, build_fact_source(settings, data),
     ...                              fetch_timeout=60)                       # doctest: +SKIP
     >>> report = attest_command(images, evaluator=evaluate, attestor="projects/p/attestors/a",
@@ -19,10 +20,8 @@ and JSON reports. Clients are closed before returning.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
 from gate.attest.binauthz import Attestations, read_attestor
 from gate.attest.clients import binauthz_client, close, grafeas_client, validation_client
@@ -31,11 +30,8 @@ from gate.attest.signers import SignerOptions, load_signer
 from gate.attest.store import OccurrenceStore
 from gate.attest.verify import VerifyResult, verify_image
 from gate.config import Settings
-from gate.errors import ConfigError, GateError, InvalidReference
-from gate.evaluate import FactSource, evaluate_image
+from gate.errors import ConfigError, InvalidReference
 from gate.facts.google import GoogleEndpoint
-from gate.facts.metadata import ImageFacts
-from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef, parse_reference
 
 
@@ -69,54 +65,6 @@ class ApiEndpoints:
             ).validated()
 
         return cls(at(kms), at(binauthz), at(settings.artifact_analysis_endpoint), timeout)
-
-
-class _Capture(FactSource):
-    """Gathers through ``inner`` and keeps the resolved reference: what was evaluated."""
-
-    def __init__(self, inner: FactSource) -> None:
-        self.inner, self.local = inner, inner.local
-        self.ref: ImageRef | None = None
-
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        self.ref, facts = self.inner.gather(ref, deadline)
-        return self.ref, facts
-
-
-Resolver = Callable[[ImageRef, float], str]  # (reference, monotonic deadline) -> digest
-
-
-def fetched_evaluator(
-    engine: Engine,
-    source: FactSource,
-    *,
-    fetch_timeout: float,
-    resolver: Resolver | None = None,
-    now: datetime | None = None,
-) -> Evaluator:
-    """The attest evaluator over gate's own fact gathering (``entry_point`` ``attest``).
-
-    A tag is resolved first with ``resolver`` (the registry client, which refuses hosts
-    that are not approved), so the policies judge ``name:tag@digest`` and the digest signed
-    is the one they judged; the source's own resolution is kept when there is no resolver.
-    """
-
-    def evaluate(image: str) -> tuple[ImageRef | None, Decision]:
-        deadline = time.monotonic() + fetch_timeout
-        text = image
-        try:
-            ref = parse_reference(image)
-            if ref.digest is None and resolver is not None:
-                text = ref.with_digest(resolver(ref, deadline)).normalized
-        except GateError as exc:
-            return None, Decision.from_error(exc, "attest", engine=engine.name)
-        capture = _Capture(source)
-        decision = evaluate_image(
-            engine, text, capture, entry_point="attest", now=now, deadline=deadline
-        )
-        return capture.ref, decision
-
-    return evaluate
 
 
 def attest_command(
