@@ -346,7 +346,9 @@ def test_only_changed_modules_are_uploaded(
     assert uploads == []
     # A changed file is the only upload, for a running engine and a restarted one.
     write_policies(folder, {"reference/tags.rego": TAGS.replace("is blocked", "is refused here")})
-    assert restarted.evaluate(document("latest")).violations[0].message == "tag latest is refused here"
+    assert (
+        restarted.evaluate(document("latest")).violations[0].message == "tag latest is refused here"
+    )
     assert uploads == ["reference/tags.rego"]
     write_policies(folder, {"reference/tags.rego": TAGS})
     again = engine_for(folder)
