@@ -160,6 +160,16 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
         scan_wait=args.scan_wait,
         insecure_registries=tuple(args.insecure_registry) if args.insecure_registry else None,
     )
+    attest = settings.attest.with_changes(
+        attestor=args.attestor,
+        key=args.key,
+        mode=args.mode,
+        attestation_project=args.attestation_project,
+        kms_endpoint=args.kms_endpoint,
+        binauthz_endpoint=args.binauthz_endpoint,
+        public_key_id=args.public_key_id,
+        rsa_padding=args.rsa_padding,
+    )
     policy_data = load_policy_set(settings.policies, settings.data_overrides).data
     source = build_fact_source(settings, policy_data)
     evaluator = fetched_evaluator(
@@ -171,16 +181,19 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
     report = attest_command(
         args.images,
         evaluator=evaluator,
-        attestor=args.attestor or "",
-        key=args.key or "",
+        attestor=attest.attestor,
+        key=attest.key,
         endpoints=ApiEndpoints.from_settings(
-            settings, kms=args.kms_endpoint or "", binauthz=args.binauthz_endpoint or ""
+            settings,
+            kms=attest.kms_endpoint,
+            binauthz=attest.binauthz_endpoint,
+            timeout=attest.google_timeout,
         ),
-        mode=Mode(args.mode),
+        mode=Mode(attest.mode),
         dry_run=args.dry_run,
-        project=args.attestation_project or "",
+        project=attest.attestation_project,
         signer_options=SignerOptions(
-            public_key_id=args.public_key_id or "", rsa_padding=args.rsa_padding
+            public_key_id=attest.public_key_id, rsa_padding=attest.rsa_padding
         ),
         progress=lambda line: print(line, file=sys.stderr),
     )
@@ -197,6 +210,11 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
     settings = settings.with_changes(
         insecure_registries=tuple(args.insecure_registry) if args.insecure_registry else None
     )
+    attest = settings.attest.with_changes(
+        attestor=args.attestor,
+        attestation_project=args.attestation_project,
+        binauthz_endpoint=args.binauthz_endpoint,
+    )
 
     def resolve(ref: ImageRef) -> ImageRef:
         data = load_policy_set(settings.policies, settings.data_overrides).data
@@ -207,10 +225,12 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
 
     result = verify_command(
         args.image,
-        attestor=args.attestor,
-        endpoints=ApiEndpoints.from_settings(settings, binauthz=args.binauthz_endpoint or ""),
+        attestor=attest.attestor,
+        endpoints=ApiEndpoints.from_settings(
+            settings, binauthz=attest.binauthz_endpoint, timeout=attest.google_timeout
+        ),
         confirm=args.confirm,
-        project=args.attestation_project or "",
+        project=attest.attestation_project,
         resolver=resolve,
     )
     print(render_verify(result, args.output))
@@ -302,17 +322,21 @@ def _parser() -> argparse.ArgumentParser:
         "attest", help="evaluate images and sign Binary Authorization attestations on allow"
     )
     attest.add_argument("images", nargs="+", metavar="IMAGE")
-    attest.add_argument("--attestor", help="projects/P/attestors/A")
-    attest.add_argument("--key", help="KMS key version, pkcs11: URI, or PEM file (development)")
+    attest.add_argument("--attestor", help="projects/P/attestors/A (GATE_ATTESTOR)")
+    attest.add_argument("--key", help="KMS key version, pkcs11: URI, or PEM file (GATE_ATTEST_KEY)")
     attest.add_argument(
-        "--mode", choices=("check-and-sign", "check-only"), default="check-and-sign"
+        "--mode",
+        choices=("check-and-sign", "check-only"),
+        help="default check-and-sign (GATE_ATTEST_MODE)",
     )
     attest.add_argument("--dry-run", action="store_true", help="print the occurrence, store none")
     attest.add_argument("--attestation-project", help="project of the occurrences (attestor's)")
     attest.add_argument("--kms-endpoint", help="host[:port] of Cloud KMS")
     attest.add_argument("--binauthz-endpoint", help="host[:port] of Binary Authorization")
     attest.add_argument("--public-key-id", help="PKCS#11/PEM keys: id (default ni:///sha-256;…)")
-    attest.add_argument("--rsa-padding", choices=("pss", "pkcs1"), default="pss")
+    attest.add_argument(
+        "--rsa-padding", choices=("pss", "pkcs1"), help="default pss (GATE_ATTEST_RSA_PADDING)"
+    )
     attest.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
     attest.add_argument("--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)")
     attest.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
@@ -323,7 +347,7 @@ def _parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="verify an image's attestations by an attestor")
     verify.add_argument("image", metavar="IMAGE")
-    verify.add_argument("--attestor", required=True, help="projects/P/attestors/A")
+    verify.add_argument("--attestor", help="projects/P/attestors/A (GATE_ATTESTOR)")
     verify.add_argument("--confirm", action="store_true", help="also ask Binary Authorization")
     verify.add_argument("--attestation-project", help="project of the occurrences (attestor's)")
     verify.add_argument("--binauthz-endpoint", help="host[:port] of Binary Authorization")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gate.attest.settings import AttestSettings
 from gate.errors import ConfigError
 from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
@@ -38,6 +39,7 @@ class Settings:
     opa_timeout: float = 5.0
     reload_interval: float = 2.0
     webhook: WebhookSettings = field(default_factory=WebhookSettings)  # gate serve; GATE_* in it
+    attest: AttestSettings = field(default_factory=AttestSettings)  # gate attest/verify
     # Image facts: the registry.
     docker_config: str = (
         ""  # config.json for registry credentials; default DOCKER_CONFIG or ~/.docker
@@ -80,6 +82,7 @@ class Settings:
                 values[name] = _float(f"GATE_{name.upper()}", env[f"GATE_{name.upper()}"])
         values.update(_facts_settings(env))
         values["webhook"] = WebhookSettings.from_env(env)
+        values["attest"] = AttestSettings.from_env(env)
         return cls(**values).validated()
 
     def validated(self) -> Settings:

@@ -125,6 +125,11 @@ def verify_command(
 ) -> VerifyResult:
     """Verify ``image``; ``confirm`` also asks Binary Authorization. A tag is resolved with
     ``resolver`` (the registry) when one is given; otherwise a digest is required."""
+    if not attestor:
+        raise ConfigError(
+            "gate verify needs the attestor whose attestations to check",
+            hint="pass --attestor projects/P/attestors/A (or set GATE_ATTESTOR)",
+        )
     apis = endpoints or ApiEndpoints()
     ref = parse_reference(image)
     if ref.digest is None and resolver is not None:
