@@ -86,10 +86,15 @@ class Settings:
         return cls(**values).validated()
 
     def validated(self) -> Settings:
-        if self.engine not in ENGINES:
-            raise ConfigError(
-                f"unknown engine {self.engine!r}", hint=f"choose one of {', '.join(ENGINES)}"
-            )
+        for name, value, allowed in (
+            ("engine", self.engine, ENGINES),
+            ("scan source", self.scan_source, SCAN_SOURCES),
+            ("fixability", self.fixability, FIXABILITY),
+        ):
+            if value not in allowed:
+                raise ConfigError(
+                    f"unknown {name} {value!r}", hint=f"choose one of {', '.join(allowed)}"
+                )
         return self
 
     def with_changes(self, **changes: Any) -> Settings:
