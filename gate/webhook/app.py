@@ -26,8 +26,8 @@ from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef
 from gate.webhook import admission, health, metrics
 from gate.webhook.attestation import AttestationRequirement
-from gate.webhook.cache import CachedEngine, CachedFacts, TTLCache
-from gate.webhook.evaluator import ImageEvaluator
+from gate.webhook.cache import CachedFacts, TTLCache
+from gate.webhook.evaluator import ImageEvaluator, Key
 from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
 
@@ -64,16 +64,19 @@ def create_app(
     facts_cache: TTLCache[str, tuple[ImageRef, ImageFacts]] = TTLCache(
         webhook.facts_cache_size, webhook.facts_cache_ttl
     )
-    decisions: TTLCache[tuple[str, str], Decision] = TTLCache(
+    decisions: TTLCache[Key, tuple[str, Decision]] = TTLCache(
         webhook.decision_cache_size, webhook.decision_cache_ttl
     )
+    pool = ThreadPoolExecutor(webhook.pool_threads, thread_name_prefix="gate-eval")
     evaluator = ImageEvaluator(
-        CachedEngine(engine, decisions, meter.cache),
+        engine,
         CachedFacts(facts, facts_cache, meter.cache),
-        ThreadPoolExecutor(webhook.pool_threads, thread_name_prefix="gate-eval"),
+        pool,
         budget=webhook.budget,
         attestations=attestations,
+        decisions=decisions,
         on_error=meter.upstream_error,
+        record=meter.cache,
     )
     state = WebhookState(
         settings=settings,
@@ -81,7 +84,7 @@ def create_app(
         modes=ModeTable.from_settings(webhook),
         exempt=frozenset(webhook.exempt()),
         metrics=meter,
-        readiness=health.Readiness(engine),
+        readiness=health.Readiness(engine, pool),
     )
     app = Flask("gate.webhook")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY

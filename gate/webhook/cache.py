@@ -1,11 +1,8 @@
-"""Caches shared by every request of a worker: image facts and engine decisions.
+"""Caches shared by every request of a worker: image facts (and, in the evaluator, decisions).
 
 :class:`TTLCache` is a thread-safe LRU with a time to live. :class:`CachedFacts` wraps a
 :class:`FactSource`: one gather per image reference at a time (concurrent requests for
 the same image wait for the first), successes kept for the TTL, failures never kept.
-:class:`CachedEngine` wraps an :class:`Engine`: a decision on an input document identical
-to an earlier one (``evaluated_at`` aside) is reused within its TTL; error decisions are
-never kept.
 
     >>> cache: TTLCache[str, int] = TTLCache(size=2, ttl=60)
     >>> cache.put("a", 1); cache.put("b", 2); cache.put("c", 3)
@@ -15,20 +12,17 @@ never kept.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from gate.errors import GateError
 from gate.evaluate import FactSource
 from gate.facts.metadata import ImageFacts
-from gate.policy.interface import Decision, Engine, Scope
 from gate.reference import ImageRef
 
 K = TypeVar("K")
@@ -121,35 +115,3 @@ def _wait(
             f"the facts of {ref} did not arrive within the time budget",
             hint="the registry or the scanner is slow: check gate's upstream error metrics",
         ) from exc
-
-
-class CachedEngine(Engine):
-    def __init__(
-        self,
-        inner: Engine,
-        cache: TTLCache[tuple[str, str], Decision],
-        record: Record = lambda name, hit: None,
-    ) -> None:
-        self.inner, self.cache, self.record = inner, cache, record
-        self.name = inner.name
-
-    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
-        return self.inner.query(document, scope)
-
-    def evaluate(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Decision:
-        key = (scope.value, document_key(document))
-        found = self.cache.get(key)
-        self.record("decisions", found is not None)
-        if found is not None:
-            return found
-        decision = self.inner.evaluate(document, scope)
-        if not decision.errors:
-            self.cache.put(key, decision)
-        return decision
-
-
-def document_key(document: Mapping[str, Any]) -> str:
-    """A digest of the document without its ``evaluated_at`` time."""
-    rest = {key: value for key, value in document.items() if key != "evaluated_at"}
-    text = json.dumps(rest, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()

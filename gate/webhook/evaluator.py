@@ -4,7 +4,8 @@ Each distinct (image, workload context) pair is evaluated once per review with
 :func:`gate.evaluate.evaluate_image` on a worker pool; the review waits at most until its
 deadline. An image not decided by then gets a ``timeout`` error decision that says why,
 so a hanging registry can never hold the response past the budget (the stuck thread
-finishes, or not, on its own).
+finishes, or not, on its own). Decisions without errors are kept in ``decisions`` by
+(image, workload context) for its TTL: a hit costs a lookup, not a thread hand-off.
 
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> from gate.config import Settings
@@ -35,10 +36,11 @@ from gate.facts.metadata import ImageFacts
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef
 from gate.webhook.attestation import AttestationRequirement
-from gate.webhook.cache import TimedOut
+from gate.webhook.cache import TimedOut, TTLCache
 from gate.webhook.workloads import Container
 
 log = logging.getLogger(__name__)
+Key = tuple[str, str]  # (image as written, the workload context as canonical JSON)
 
 
 @dataclass(frozen=True)
@@ -71,29 +73,42 @@ class ImageEvaluator:
         *,
         budget: float,
         attestations: AttestationRequirement | None = None,
+        decisions: TTLCache[Key, tuple[str, Decision]] | None = None,
         on_error: Callable[[str], None] = lambda kind: None,
+        record: Callable[[str, bool], None] = lambda cache, hit: None,
     ) -> None:
         self.engine, self.facts, self.pool, self.budget = engine, facts, pool, budget
         self.attestations = attestations
-        self.on_error = on_error
+        self.decisions = decisions if decisions is not None else TTLCache(0, 0)
+        self.on_error, self.record = on_error, record
 
     def evaluate(
         self, items: Sequence[tuple[Container, Mapping[str, Any]]], deadline: float
     ) -> list[ImageResult]:
         """One result per distinct (image, workload); ``items`` pair containers with workloads."""
         now = datetime.now(UTC)
-        groups: dict[tuple[str, str], list[Container]] = {}
-        workloads: dict[tuple[str, str], Mapping[str, Any]] = {}
+        groups: dict[Key, list[Container]] = {}
+        workloads: dict[Key, Mapping[str, Any]] = {}
         for container, workload in items:
             key = (container.image, json.dumps(workload, sort_keys=True, default=str))
             groups.setdefault(key, []).append(container)
             workloads[key] = workload
-        futures: dict[tuple[str, str], Future[ImageResult]] = {
-            key: self.pool.submit(self._one, key[0], workloads[key], group, deadline, now)
-            for key, group in groups.items()
-        }
-        wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
-        return [self._result(future, key[0], groups[key]) for key, future in futures.items()]
+        results: dict[Key, ImageResult] = {}
+        futures: dict[Key, Future[ImageResult]] = {}
+        for key, group in groups.items():
+            cached = self.decisions.get(key)
+            self.record("decisions", cached is not None)
+            if cached is not None:
+                results[key] = ImageResult(tuple(group), key[0], *cached)
+            else:
+                futures[key] = self.pool.submit(
+                    self._one, key, workloads[key], group, deadline, now
+                )
+        if futures:
+            wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
+        for key, future in futures.items():
+            results[key] = self._result(future, key[0], groups[key])
+        return [results[key] for key in groups]
 
     def _result(
         self, future: Future[ImageResult], image: str, group: list[Container]
@@ -106,12 +121,13 @@ class ImageEvaluator:
 
     def _one(
         self,
-        image: str,
+        key: Key,
         workload: Mapping[str, Any],
         group: list[Container],
         deadline: float,
         now: datetime,
     ) -> ImageResult:
+        image = key[0]
         if time.monotonic() >= deadline:
             return ImageResult(tuple(group), image, "", self._timeout(image))
         source = _Resolved(self.facts)
@@ -142,6 +158,8 @@ class ImageEvaluator:
         for error in decision.errors:
             self.on_error(error.kind)
         digest = source.ref.digest if source.ref is not None and source.ref.digest else ""
+        if not decision.errors:
+            self.decisions.put(key, (digest, decision))
         return ImageResult(tuple(group), image, digest, decision)
 
     def _timeout(self, image: str) -> Decision:

@@ -2,9 +2,12 @@
 
 Readiness evaluates a fixed document on the reference policies and needs a decision with
 no error: the embedded engine compiled the policies, or the OPA server answers with them
-loaded. The verdict is kept for a few seconds so probes cost nothing.
+loaded. The probe runs on the evaluation pool (an embedded engine is compiled per thread
+that evaluates: a probe on a request thread would compile one more), and the verdict is
+kept for a few seconds so probes cost nothing.
 
-    >>> readiness = Readiness(create_engine(Settings()))
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> readiness = Readiness(create_engine(Settings()), ThreadPoolExecutor(1))
     >>> readiness.check()
     (True, 'policies loaded; engine embedded decides')
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, current_app
 
@@ -22,13 +27,14 @@ from gate.reference import parse_reference
 
 CANARY = "registry.invalid/gate/readiness:probe"
 KEEP_SECONDS = 5.0
+PROBE_TIMEOUT = 2.5  # below the probes' timeoutSeconds (3)
 
 blueprint = Blueprint("health", __name__)
 
 
 class Readiness:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, pool: Executor) -> None:
+        self.engine, self.pool = engine, pool
         self._verdict: tuple[float, bool, str] | None = None
         self._lock = threading.Lock()
 
@@ -36,7 +42,10 @@ class Readiness:
         with self._lock:
             if self._verdict is not None and time.monotonic() - self._verdict[0] < KEEP_SECONDS:
                 return self._verdict[1], self._verdict[2]
-        ready, why = self._probe()
+        try:
+            ready, why = self.pool.submit(self._probe).result(timeout=PROBE_TIMEOUT)
+        except FutureTimeout:
+            ready, why = False, f"engine {self.engine.name} did not answer in {PROBE_TIMEOUT:g} s"
         with self._lock:
             self._verdict = (time.monotonic(), ready, why)
         return ready, why

@@ -49,7 +49,7 @@ class WebhookSettings:
     insecure_http: bool = False  # GATE_INSECURE_HTTP: plain HTTP, for local trials only
     workers: int = 2  # GATE_WORKERS: gunicorn worker processes
     threads: int = 16  # GATE_THREADS: request threads per worker
-    pool_threads: int = 32  # GATE_POOL_THREADS: image evaluations in flight per worker
+    pool_threads: int = 8  # GATE_POOL_THREADS: image evaluations in flight per worker
     metrics_dir: str = ""  # GATE_METRICS_DIR: prometheus multiprocess folder (serve sets one)
     log_level: str = "INFO"  # GATE_LOG_LEVEL
 
