@@ -1,31 +1,34 @@
 #!/usr/bin/env bash
-# Install the Debian packages the integration tests need, only when missing (idempotent):
-# docker-registry (Distribution 2.8, /usr/bin/docker-registry; the tests start it
-# themselves on 127.0.0.1 with storage in a temporary folder) and apache2-utils
-# (htpasswd -B for the basic-auth registry). Needs root, or sudo without a password.
+# Install the Debian packages the test suite needs, only those missing (idempotent):
+#   docker-registry  Distribution 2.8 (/usr/bin/docker-registry); the tests start it
+#                    themselves on 127.0.0.1 with storage in a temporary folder
+#   apache2-utils    htpasswd -B, for the basic-auth registry
+#   softhsm2         SoftHSM 2 (libsofthsm2.so, softhsm2-util) for the PKCS#11 tests
+#   openssl          RFC 6920 key ids in the attestation tests; deploy/kubernetes/tls
+#   kubernetes-client  kubectl, for `kubectl kustomize deploy/kubernetes` (skipped when a
+#                    kubectl with kustomize is already on PATH, e.g. the Cloud SDK's)
+# Needs root, or sudo without a password, only when something is missing.
 set -euo pipefail
+say() { printf '==> %s\n' "$*" >&2; }
 
-packages=(docker-registry apache2-utils)
 missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
+for package in docker-registry apache2-utils softhsm2 openssl; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
+if ! command -v kubectl >/dev/null 2>&1 || ! kubectl kustomize --help >/dev/null 2>&1; then
+  missing+=(kubernetes-client)
+fi
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 sudo=()
 [ "$(id -u)" -ne 0 ] && sudo=(sudo -n)
 export DEBIAN_FRONTEND=noninteractive
-say() { printf '==> %s\n' "$*" >&2; }
-
-# Update the package lists only if they are absent or the install cannot find a package.
 if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
   say "apt-get update"
   "${sudo[@]}" apt-get update -qq
 fi
 say "installing ${missing[*]}"
-# policy-rc.d 101: the package must not start docker-registry as a system service.
+# policy-rc.d 101: no package may start a system service (docker-registry would).
 policy=/usr/sbin/policy-rc.d
 created_policy=false
 if [ ! -e "$policy" ]; then
@@ -35,7 +38,7 @@ if [ ! -e "$policy" ]; then
 fi
 install() { "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; }
 if ! install; then
-  say "apt-get update (package not found in the current lists)"
+  say "apt-get update (a package was not found in the current lists)"
   "${sudo[@]}" apt-get update -qq
   install
 fi
@@ -45,3 +48,4 @@ if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-re
   "${sudo[@]}" systemctl stop docker-registry || true
 fi
 command -v docker-registry >/dev/null
+kubectl kustomize --help >/dev/null

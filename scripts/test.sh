@@ -5,8 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
 bash scripts/ci-deps.sh
-bash scripts/ci-deps-attest.sh
-bash scripts/ci-deps-webhook.sh
 GATE_TOOLS=${GATE_TOOLS:-$HOME/.cache/gate/bin}
 export PATH="$GATE_TOOLS:$PWD/.venv/bin:$PATH"
 export GATE_FIXTURES=${GATE_FIXTURES:-$(cd .. && pwd)/shared/fixtures}

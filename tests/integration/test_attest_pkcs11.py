@@ -54,7 +54,7 @@ def module_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     path = os.environ.get("GATE_PKCS11_MODULE") or next(
         (m for m in MODULES if Path(m).is_file()), ""
     )
-    require(bool(path), "libsofthsm2.so not found (scripts/ci-deps-attest.sh installs softhsm2)")
+    require(bool(path), "libsofthsm2.so not found (scripts/ci-deps.sh installs softhsm2)")
     folder = tmp_path_factory.mktemp("softhsm")
     (folder / "tokens").mkdir()
     conf = folder / "softhsm2.conf"
