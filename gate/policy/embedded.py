@@ -93,24 +93,44 @@ class EmbeddedEngine(Engine):
         self._lock = threading.Lock()
         self._local = threading.local()
         policy_set = source.current()
-        self._local.engines = (policy_set.fingerprint, _scope_engines(policy_set))
-        self._good = policy_set
-        self._rejected = ""
+        fingerprint = policy_set.fingerprint
+        self._local.engines = (fingerprint, _scope_engines(policy_set))
+        # (set, fingerprint) pairs, each replaced as a whole. A fingerprint hashes every
+        # module and the data (about a millisecond), so it is computed once per set
+        # object, not once per query: the source hands out the same object until it reloads.
+        self._good: tuple[PolicySet, str] = (policy_set, fingerprint)
+        self._rejected: tuple[PolicySet | None, str] = (None, "")
 
     def prepare(self) -> PolicySet:
         """The policy set in force: the source's, once it compiled; else the last good one."""
+        return self._prepare()[0]
+
+    def _prepare(self) -> tuple[PolicySet, str]:
+        """The policy set in force and its fingerprint."""
         latest = self._source.current()
+        good = self._good
+        if latest is good[0] or latest is self._rejected[0]:
+            return good
         with self._lock:
-            if latest.fingerprint in {self._good.fingerprint, self._rejected}:
+            good = self._good
+            if latest is good[0] or latest is self._rejected[0]:
+                return good
+            fingerprint = latest.fingerprint
+            if fingerprint == good[1]:
+                # Reloaded with the same content: the compiled engines stay valid.
+                self._good = (latest, fingerprint)
                 return self._good
+            if fingerprint == self._rejected[1]:
+                self._rejected = (latest, fingerprint)
+                return good
             try:
-                self._local.engines = (latest.fingerprint, _scope_engines(latest))
+                self._local.engines = (fingerprint, _scope_engines(latest))
             except EngineError as exc:
                 log.error("changed policies do not compile, keeping the previous set: %s", exc)
-                self._rejected = latest.fingerprint
-                return self._good
-            self._good = latest
-            return latest
+                self._rejected = (latest, fingerprint)
+                return good
+            self._good = (latest, fingerprint)
+            return self._good
 
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
         engine = self._thread_engines()[scope]
@@ -125,10 +145,10 @@ class EmbeddedEngine(Engine):
 
     def _thread_engines(self) -> dict[Scope, Any]:
         """This thread's engines: regorus engines may not cross threads, so each builds its own."""
-        policy_set = self.prepare()
+        policy_set, fingerprint = self._prepare()
         cached: tuple[str, dict[Scope, Any]] | None = getattr(self._local, "engines", None)
-        if cached is None or cached[0] != policy_set.fingerprint:
-            cached = (policy_set.fingerprint, _scope_engines(policy_set))
+        if cached is None or cached[0] != fingerprint:
+            cached = (fingerprint, _scope_engines(policy_set))
             self._local.engines = cached
         return cached[1]
 
