@@ -5,19 +5,23 @@ asking a real OPA server, the same reviews and decisions, in one run.
     python bench/admission.py            # about 15 minutes on a 2-core machine
     python bench/admission.py --quick    # about 3 minutes (1,000 distinct images, short runs)
 
-For each engine it starts ``gate serve`` (gunicorn, threaded workers, TLS from a test CA)
-with trial facts that fit every image (the compliant sample with a clean scan inside), and
-prints:
+It runs ``gate serve`` (gunicorn, threaded workers, TLS from a test CA) twice at once: on
+the embedded engine, and with ``--engine opa`` against a real OPA server (``opa run
+--server``, policies pushed by gate). Both have trial facts that fit every image (the
+compliant sample with a clean scan inside), and each measurement runs on one and then the
+other, back to back, so that both see the same machine. It prints:
 
 1. **throughput**: single-container Pod reviews, warm caches, closed loop at a fixed
    concurrency (wrk when installed, else a Python client): reviews/s, p50, p99, and the
    workers' CPU per review (a figure that holds on a busy machine, where rates do not);
 2. **fixed rate**: 200 reviews/s, open loop, latency from each request's scheduled time;
-3. **cold decisions**: the decision cache off (facts still cached): what the engine costs;
-4. **containers per Pod** (1, 10, 50), warm;
-5. **distinct images in the caches** (100 and 10,000), warm, one worker (decisions kept
-   for an hour there, so that every image stays cached while the others warm up);
-6. the resident memory of each worker (and of OPA).
+3. **containers per Pod** (1, 10, 50), warm, and with the decision cache off (facts still
+   cached): what the engine costs per review;
+4. the resident memory of each worker (and of OPA);
+5. **distinct images in the caches** (100 and 10,000), warm, one worker.
+
+"Warm" servers keep decisions for an hour (``GATE_DECISION_CACHE_TTL=3600``) so that no
+entry expires during the run; the default TTL is 10 s.
 
 Nothing is asserted: the figures depend on the machine and on what else runs on it (the
 load average is printed at the start and the end).
@@ -47,6 +51,8 @@ from tests.webhook.reviews import COMPLIANT, TAG_ONLY, review, workload  # noqa:
 from tests.webhook.server import ServedGate, Tls, make_tls  # noqa: E402
 
 ENGINES = ("embedded", "opa")
+CONTAINERS = (1, 10, 50)
+LONG = "3600"  # decision TTL for the warm measurements: nothing expires during the run
 REPOSITORY = "us-docker.pkg.dev/gate-samples/apps/hello"
 
 
@@ -68,6 +74,15 @@ def trial_facts(folder: Path) -> Path:
 
 def pod(*images: str) -> bytes:
     return json.dumps(review(workload("Pod", *images))).encode()
+
+
+def constant(body: bytes) -> Callable[[int], bytes]:
+    return lambda index: body
+
+
+def picks(count: int) -> Callable[[int], bytes]:
+    """A Pod of one of ``count`` distinct images, picked at random for each request."""
+    return lambda index: pod(image(random.randrange(count)))
 
 
 def image(index: int) -> str:
@@ -137,65 +152,98 @@ def load(gate: ServedGate, tls: Tls, body: bytes, concurrency: int, seconds: flo
     return closed_loop(gate.port, tls.ca, lambda i: body, concurrency=concurrency, seconds=seconds)
 
 
-def line(label: str, result: Result, extra: str = "") -> str:
-    return (f"  {label:<34} {result.rate:8.0f}/s  p50 {result.p50_ms:7.2f} ms  "
-            f"p99 {result.p99_ms:8.2f} ms  errors {result.errors}{extra}")  # fmt: skip
+Gates = dict[str, ServedGate]  # engine -> its gate serve
 
 
-def measure(
-    engine: str, tls: Tls, facts: Path, opa: OpaServer, args: argparse.Namespace
-) -> dict[str, Result]:
-    rows: dict[str, Result] = {}
-    single = pod(COMPLIANT)
-    print(f"\n== {engine}")
-    with served(tls, facts, engine, opa, args.workers) as gate:
+@contextmanager
+def both(tls: Tls, facts: Path, opa: OpaServer, workers: int, **env: str) -> Iterator[Gates]:
+    """Both engines' servers at once, so each measurement runs back to back on the two."""
+    with (
+        served(tls, facts, "embedded", opa, workers, **env) as embedded,
+        served(tls, facts, "opa", opa, workers, **env) as via_opa,
+    ):
+        yield {"embedded": embedded, "opa": via_opa}
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Result]] = {engine: {} for engine in ENGINES}
+
+    def add(self, key: str, label: str, engine: str, result: Result, extra: str = "") -> None:
+        self.rows[engine][key] = result
         print(
-            f"  decisions: compliant allowed={decisions(gate)[0]}, tag-only allowed={decisions(gate)[1]}"
+            f"  {label:<36} {engine:<9} {result.rate:7.0f}/s  p50 {result.p50_ms:7.2f} ms  "
+            f"p99 {result.p99_ms:8.2f} ms  errors {result.errors}{extra}"
         )
-        warm(gate, tls, lambda i: single, 400)
-        pids = children(gate.process.pid)  # type: ignore[union-attr]
-        before = cpu_seconds(pids)
-        if wrk_binary():
-            rows["throughput"] = run_wrk(
-                gate.port, single, concurrency=args.concurrency, seconds=args.duration
+
+    def ratios(self) -> None:
+        print("\n== OPA / embedded (rate: higher is OPA faster; p99: lower is OPA faster)")
+        for key, embedded in self.rows["embedded"].items():
+            opa = self.rows["opa"][key]
+            rate = opa.rate / max(embedded.rate, 1e-9)
+            print(
+                f"  {key:<16} rate {rate:5.2f}x   p99 {opa.p99_ms / max(embedded.p99_ms, 1e-9):5.2f}x"
             )
-        else:
-            rows["throughput"] = closed_loop(gate.port, tls.ca, lambda i: single,
-                                             concurrency=args.concurrency, seconds=args.duration)  # fmt: skip
-        cpu_ms = (cpu_seconds(pids) - before) / max(rows["throughput"].requests, 1) * 1000
-        print(line(f"throughput ({'wrk' if wrk_binary() else 'python'}, c={args.concurrency})",
-                   rows["throughput"], f"  server CPU {cpu_ms:.2f} ms/review"))  # fmt: skip
-        rows["fixed"] = open_loop(gate.port, tls.ca, single, rate=args.rate, seconds=args.duration)
-        print(line(f"fixed rate {args.rate:g}/s (open loop)", rows["fixed"]))
-        for count in (1, 10, 50):
-            body = pod(*[COMPLIANT] * count)
-            warm(gate, tls, lambda i, b=body: b, 20, concurrency=4)
-            rows[f"containers-{count}"] = load(gate, tls, body, 4, args.short)
-            print(line(f"{count} container(s) per Pod (c=4)", rows[f"containers-{count}"]))
-        memory = ", ".join(f"{rss_mb(pid):.0f} MB" for pid in pids)
-        print(
-            f"  worker RSS: {memory}"
-            + (f"; OPA {rss_mb(opa.pid):.0f} MB" if engine == "opa" and opa.pid else "")
-        )
-    with served(tls, facts, engine, opa, args.workers, GATE_DECISION_CACHE_TTL="0") as gate:
-        warm(gate, tls, lambda i: single, 20)
-        rows["cold"] = closed_loop(
-            gate.port, tls.ca, lambda i: single, concurrency=4, seconds=args.short
-        )
-        print(line("decision cache off (c=4)", rows["cold"]))
-    with served(tls, facts, engine, opa, 1, GATE_DECISION_CACHE_TTL="3600") as gate:
-        for count in args.images:
+
+
+def warm_phase(
+    gates: Gates, tls: Tls, opa: OpaServer, args: argparse.Namespace, table: Table
+) -> None:
+    """Warm facts and decisions: throughput, the fixed rate, containers per Pod, memory."""
+    print("\n== warm caches (decisions kept for the run)")
+    single = pod(COMPLIANT)
+    for engine, gate in gates.items():
+        allowed, denied = decisions(gate)
+        print(f"  {engine}: compliant allowed={allowed}, tag-only allowed={denied}")
+        warm(gate, tls, constant(single), 400)
+    client = "wrk" if wrk_binary() else "python"
+    for engine, gate in gates.items():
+        pids = children(gate.pid)
+        before = cpu_seconds(pids)
+        result = load(gate, tls, single, args.concurrency, args.duration)
+        cpu_ms = (cpu_seconds(pids) - before) / max(result.requests, 1) * 1000
+        label = f"throughput ({client}, c={args.concurrency})"
+        table.add("throughput", label, engine, result, f"  server CPU {cpu_ms:.2f} ms/review")
+    for engine, gate in gates.items():
+        result = open_loop(gate.port, tls.ca, single, rate=args.rate, seconds=args.duration)
+        table.add("fixed", f"fixed rate {args.rate:g}/s (open loop)", engine, result)
+    for count in CONTAINERS:
+        body = pod(*[COMPLIANT] * count)
+        for engine, gate in gates.items():
+            warm(gate, tls, constant(body), 8, concurrency=4)  # both workers
+            result = load(gate, tls, body, 4, args.short)
+            table.add(f"containers-{count}", f"{count} container(s) per Pod (c=4)", engine, result)
+    for engine, gate in gates.items():
+        memory = ", ".join(f"{rss_mb(pid):.0f} MB" for pid in children(gate.pid))
+        extra = f"; the OPA server {rss_mb(opa.pid):.0f} MB" if engine == "opa" and opa.pid else ""
+        print(f"  {engine} worker RSS: {memory}{extra}")
+
+
+def cold_phase(gates: Gates, tls: Tls, args: argparse.Namespace, table: Table) -> None:
+    """Decision cache off (facts still cached): what the engine costs per review."""
+    print("\n== decision cache off (GATE_DECISION_CACHE_TTL=0; facts cached)")
+    for count in CONTAINERS:
+        body = pod(*[COMPLIANT] * count)
+        for engine, gate in gates.items():
+            warm(gate, tls, constant(body), 2, concurrency=1)
+            result = closed_loop(
+                gate.port, tls.ca, constant(body), concurrency=1, seconds=args.short
+            )
+            table.add(f"cold-{count}", f"{count} container(s) per Pod (c=1)", engine, result)
+
+
+def image_phase(gates: Gates, tls: Tls, args: argparse.Namespace, table: Table) -> None:
+    """Latency with 100 and 10,000 distinct images in the caches, one worker each."""
+    print("\n== distinct images in the caches (one worker; warmed first)")
+    for count in args.images:
+        for engine, gate in gates.items():
             took = warm(gate, tls, lambda i: pod(image(i)), count)
-            rows[f"images-{count}"] = closed_loop(
-                gate.port, tls.ca, lambda i, n=count: pod(image(random.randrange(n))),
-                concurrency=4, seconds=args.short,
-            )  # fmt: skip
-            print(line(f"{count:,} distinct images, warm (1 worker)", rows[f"images-{count}"],
-                       f"  (warming took {took:.0f} s: {count / took:.0f} cold reviews/s)"))  # fmt: skip
-        print(
-            f"  worker RSS with {max(args.images):,} images cached: {rss_mb(children(gate.process.pid)[0]):.0f} MB"
-        )  # type: ignore[union-attr]
-    return rows
+            result = closed_loop(gate.port, tls.ca, picks(count), concurrency=4, seconds=args.short)
+            note = f"  (warming: {count / took:.0f} cold reviews/s)"
+            table.add(f"images-{count}", f"{count:,} distinct images (c=4)", engine, result, note)
+    for engine, gate in gates.items():
+        rss = rss_mb(children(gate.pid)[0])
+        print(f"  {engine} worker RSS with {max(args.images):,} images cached: {rss:.0f} MB")
 
 
 def main() -> int:
@@ -210,23 +258,23 @@ def main() -> int:
     args.duration = args.duration or (4.0 if args.quick else 10.0)
     args.short = 3.0 if args.quick else 5.0
     args.images = (100, 1_000) if args.quick else (100, 10_000)
-    print(
-        f"load average {os.getloadavg()}; {os.cpu_count()} CPUs; wrk: {wrk_binary() or 'not installed'}"
-    )
-    results: dict[str, dict[str, Result]] = {}
+    wrk = wrk_binary() or "not installed"
+    print(f"load average {os.getloadavg()}; {os.cpu_count()} CPUs; wrk: {wrk}")
+    table = Table()
     with (
         tempfile.TemporaryDirectory() as folder,
         OpaServer(find_opa(args.opa), Path(folder)) as opa,
     ):
         tls = make_tls(Path(folder))
         facts = trial_facts(Path(folder))
-        for engine in ENGINES:
-            results[engine] = measure(engine, tls, facts, opa, args)
-    print("\n== OPA / embedded")
-    for key in results["embedded"]:
-        emb, opa_row = results["embedded"][key], results["opa"][key]
-        print(f"  {key:<16} rate {opa_row.rate / max(emb.rate, 1e-9):5.2f}x   "
-              f"p99 {opa_row.p99_ms / max(emb.p99_ms, 1e-9):5.2f}x")  # fmt: skip
+        print(f"opa: {opa.url}; gate serve: {args.workers} workers, trial facts for every image")
+        with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL=LONG) as gates:
+            warm_phase(gates, tls, opa, args, table)
+        with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL="0") as gates:
+            cold_phase(gates, tls, args, table)
+        with both(tls, facts, opa, 1, GATE_DECISION_CACHE_TTL=LONG) as gates:
+            image_phase(gates, tls, args, table)
+    table.ratios()
     print(f"\nload average now {os.getloadavg()}")
     return 0
 

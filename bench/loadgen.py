@@ -156,10 +156,20 @@ def run_wrk(
             f'local f = io.open("{body_file}", "rb"); wrk.body = f:read("*a"); f:close()\n'
         )
         out = subprocess.run(
-            [str(wrk_binary()), f"-t{threads}", f"-c{concurrency}", f"-d{seconds:g}s", "-s", str(script),
-             "--latency", f"https://127.0.0.1:{port}/validate"],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
+            [
+                str(wrk_binary()),
+                f"-t{threads}",
+                f"-c{concurrency}",
+                f"-d{seconds:g}s",
+                "-s",
+                str(script),
+                "--latency",
+                f"https://127.0.0.1:{port}/validate",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     took = _duration(re.search(r"requests in ([\d.]+\w+),", out).group(1))  # type: ignore[union-attr]
     p50 = _duration(re.search(r"50%\s+([\d.]+\w+)", out).group(1)) * 1000  # type: ignore[union-attr]

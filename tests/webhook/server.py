@@ -87,6 +87,12 @@ class ServedGate:
         self.session.verify = str(tls.ca) if tls else True
 
     @property
+    def pid(self) -> int:
+        """The ``gate serve`` process: gunicorn's arbiter, whose children are the workers."""
+        assert self.process is not None, "not started"
+        return self.process.pid
+
+    @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 

@@ -17,17 +17,22 @@ from tests.conftest import REPO_ROOT, require_tool
 
 DEPLOY = REPO_ROOT / "deploy" / "kubernetes"
 RESOURCES = {
-    ("", "Pod"): "pods", ("", "ReplicationController"): "replicationcontrollers",
-    ("batch", "Job"): "jobs", ("batch", "CronJob"): "cronjobs",
-    ("apps", "Deployment"): "deployments", ("apps", "ReplicaSet"): "replicasets",
-    ("apps", "StatefulSet"): "statefulsets", ("apps", "DaemonSet"): "daemonsets",
-}  # fmt: skip
+    ("", "Pod"): "pods",
+    ("", "ReplicationController"): "replicationcontrollers",
+    ("batch", "Job"): "jobs",
+    ("batch", "CronJob"): "cronjobs",
+    ("apps", "Deployment"): "deployments",
+    ("apps", "ReplicaSet"): "replicasets",
+    ("apps", "StatefulSet"): "statefulsets",
+    ("apps", "DaemonSet"): "daemonsets",
+}
 
 
 def render(folder: Path) -> dict[str, dict[str, Any]]:
     kubectl = require_tool("kubectl")
-    out = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True,
-                         check=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=True, timeout=120
+    )
     docs = [doc for doc in yaml.safe_load_all(out.stdout) if doc]
     return {doc["kind"]: doc for doc in docs}
 
@@ -39,12 +44,23 @@ def objects() -> dict[str, dict[str, Any]]:
 
 def test_the_manifests_render_every_object(objects: dict[str, dict[str, Any]]) -> None:
     assert set(objects) == {
-        "Namespace", "ServiceAccount", "Deployment", "PodDisruptionBudget", "Service",
-        "ValidatingWebhookConfiguration", "Issuer", "Certificate",
-    }  # fmt: skip
+        "Namespace",
+        "ServiceAccount",
+        "Deployment",
+        "PodDisruptionBudget",
+        "Service",
+        "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
+        "Issuer",
+        "Certificate",
+    }
     namespace = objects["Namespace"]["metadata"]["name"]
     for kind, obj in objects.items():
-        if kind not in ("Namespace", "ValidatingWebhookConfiguration"):
+        if kind not in (
+            "Namespace",
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+        ):
             assert obj["metadata"]["namespace"] == namespace, kind
 
 
@@ -109,6 +125,31 @@ def test_the_webhook_registration(objects: dict[str, dict[str, Any]]) -> None:
     assert f"gate.{gate_ns}.svc" in certificate["spec"]["dnsNames"]
 
 
+def test_the_mutating_webhook_registration(objects: dict[str, dict[str, Any]]) -> None:
+    """/mutate sees what /validate sees; it fails open (Ignore) because /validate fails closed."""
+    (validating,) = objects["ValidatingWebhookConfiguration"]["webhooks"]
+    config = objects["MutatingWebhookConfiguration"]
+    (hook,) = config["webhooks"]
+    assert hook["reinvocationPolicy"] == "IfNeeded" and hook["sideEffects"] == "None"
+    assert hook["failurePolicy"] == "Ignore" and validating["failurePolicy"] == "Fail"
+    assert hook["admissionReviewVersions"] == ["v1"] and hook["matchPolicy"] == "Equivalent"
+    env = {
+        e["name"]: e
+        for e in objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert float(env["GATE_BUDGET_SECONDS"]["value"]) <= hook["timeoutSeconds"] - 1 <= 29
+    assert hook["rules"] == validating["rules"]
+    assert hook["namespaceSelector"] == validating["namespaceSelector"]
+    service = hook["clientConfig"]["service"]
+    assert service == {**validating["clientConfig"]["service"], "path": "/mutate"}
+    annotation = "cert-manager.io/inject-ca-from"
+    validating_config = objects["ValidatingWebhookConfiguration"]
+    assert (
+        config["metadata"]["annotations"][annotation]
+        == validating_config["metadata"]["annotations"][annotation]
+    )
+
+
 def test_the_opa_sidecar_overlay(objects: dict[str, dict[str, Any]]) -> None:
     overlay = render(DEPLOY / "overlays" / "opa-sidecar")
     containers = {
@@ -121,6 +162,7 @@ def test_the_opa_sidecar_overlay(objects: dict[str, dict[str, Any]]) -> None:
     assert "--addr=127.0.0.1:8181" in containers["opa"]["args"]
     assert containers["opa"]["securityContext"]["readOnlyRootFilesystem"] is True
     assert overlay["ValidatingWebhookConfiguration"] == objects["ValidatingWebhookConfiguration"]
+    assert overlay["MutatingWebhookConfiguration"] == objects["MutatingWebhookConfiguration"]
 
 
 def test_make_certs_by_hand(tmp_path: Path) -> None:
@@ -131,11 +173,19 @@ def test_make_certs_by_hand(tmp_path: Path) -> None:
         [str(script), str(tmp_path)], check=True, env=env, capture_output=True, timeout=60
     )
     ca, cert = tmp_path / "ca.crt", tmp_path / "tls.crt"
-    verified = subprocess.run(["openssl", "verify", "-CAfile", str(ca), str(cert)],
-                              capture_output=True, text=True, check=True)  # fmt: skip
+    verified = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(ca), str(cert)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "OK" in verified.stdout
-    names = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-ext", "subjectAltName"],
-                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    names = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-ext", "subjectAltName"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "DNS:gate.gate-system.svc" in names
     secret = yaml.safe_load((tmp_path / "secret.yaml").read_text())
     assert secret["metadata"]["name"] == "gate-webhook-tls"
