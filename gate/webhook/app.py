@@ -24,12 +24,13 @@ from gate.facts.metadata import ImageFacts
 from gate.policy.engines import create_engine, policy_source
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef
-from gate.webhook import admission, health, metrics
+from gate.webhook import admission, health, metrics, mutate
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import CachedFacts, TTLCache
 from gate.webhook.evaluator import ImageEvaluator, Key
 from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
+from gate.webhook.pinning import Resolver, shared_registry
 
 MAX_BODY = 16 * 1024 * 1024  # an AdmissionReview with object and oldObject of 3 MiB each fits
 
@@ -50,12 +51,17 @@ def create_app(
     engine: Engine | None = None,
     facts: FactSource | None = None,
     attestations: AttestationRequirement | None = None,
+    registry: Resolver | None = None,
 ) -> Flask:
-    """The webhook app; missing parts are built from ``settings``."""
+    """The webhook app; missing parts are built from ``settings``.
+
+    ``registry`` is the one registry client that fetched facts and ``/mutate`` share.
+    """
     webhook = settings.webhook
     engine = engine or create_engine(settings)
     if facts is None:
         facts = default_fact_source(settings, policy_source(settings).current().data)
+    facts, registry = shared_registry(facts, registry)
     if attestations is None and webhook.required_attestors:
         from gate.webhook.attestors import build_requirement
 
@@ -89,6 +95,9 @@ def create_app(
     app = Flask("gate.webhook")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.extensions["gate"] = state
-    for blueprint in (admission.blueprint, health.blueprint, metrics.blueprint):
+    app.extensions[mutate.EXTENSION] = mutate.Mutation.build(
+        settings, engine, registry, pool, meter.registry
+    )
+    for blueprint in (admission.blueprint, mutate.blueprint, health.blueprint, metrics.blueprint):
         app.register_blueprint(blueprint)
     return app

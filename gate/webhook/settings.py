@@ -41,6 +41,10 @@ class WebhookSettings:
     facts_cache_ttl: float = 300.0  # GATE_FACTS_CACHE_TTL
     decision_cache_size: int = 20_000  # GATE_DECISION_CACHE_SIZE
     decision_cache_ttl: float = 10.0  # GATE_DECISION_CACHE_TTL (0 turns it off)
+    mutate: bool = True  # GATE_MUTATE: POST /mutate pins tags to digests (false: no patch)
+    mutate_namespaces: tuple[tuple[str, str], ...] = ()  # GATE_MUTATE_NAMESPACES ns=on|off,…
+    mutate_repositories: tuple[str, ...] = ()  # GATE_MUTATE_REPOSITORIES: patterns ("": all)
+    mutate_keep_tag: bool = True  # GATE_MUTATE_KEEP_TAG: name:tag@digest (false: name@digest)
     trial_metadata: str = ""  # GATE_TRIAL_METADATA: local facts for trials and tests only
     trial_scan: str = ""  # GATE_TRIAL_SCAN: a Trivy/Grype report for trials and tests only
     bind: str = "0.0.0.0:8443"  # GATE_BIND

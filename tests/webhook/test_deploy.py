@@ -50,12 +50,17 @@ def test_the_manifests_render_every_object(objects: dict[str, dict[str, Any]]) -
         "PodDisruptionBudget",
         "Service",
         "ValidatingWebhookConfiguration",
+        "MutatingWebhookConfiguration",
         "Issuer",
         "Certificate",
     }
     namespace = objects["Namespace"]["metadata"]["name"]
     for kind, obj in objects.items():
-        if kind not in ("Namespace", "ValidatingWebhookConfiguration"):
+        if kind not in (
+            "Namespace",
+            "ValidatingWebhookConfiguration",
+            "MutatingWebhookConfiguration",
+        ):
             assert obj["metadata"]["namespace"] == namespace, kind
 
 
@@ -120,6 +125,31 @@ def test_the_webhook_registration(objects: dict[str, dict[str, Any]]) -> None:
     assert f"gate.{gate_ns}.svc" in certificate["spec"]["dnsNames"]
 
 
+def test_the_mutating_webhook_registration(objects: dict[str, dict[str, Any]]) -> None:
+    """/mutate sees what /validate sees; it fails open (Ignore) because /validate fails closed."""
+    (validating,) = objects["ValidatingWebhookConfiguration"]["webhooks"]
+    config = objects["MutatingWebhookConfiguration"]
+    (hook,) = config["webhooks"]
+    assert hook["reinvocationPolicy"] == "IfNeeded" and hook["sideEffects"] == "None"
+    assert hook["failurePolicy"] == "Ignore" and validating["failurePolicy"] == "Fail"
+    assert hook["admissionReviewVersions"] == ["v1"] and hook["matchPolicy"] == "Equivalent"
+    env = {
+        e["name"]: e
+        for e in objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert float(env["GATE_BUDGET_SECONDS"]["value"]) <= hook["timeoutSeconds"] - 1 <= 29
+    assert hook["rules"] == validating["rules"]
+    assert hook["namespaceSelector"] == validating["namespaceSelector"]
+    service = hook["clientConfig"]["service"]
+    assert service == {**validating["clientConfig"]["service"], "path": "/mutate"}
+    annotation = "cert-manager.io/inject-ca-from"
+    validating_config = objects["ValidatingWebhookConfiguration"]
+    assert (
+        config["metadata"]["annotations"][annotation]
+        == validating_config["metadata"]["annotations"][annotation]
+    )
+
+
 def test_the_opa_sidecar_overlay(objects: dict[str, dict[str, Any]]) -> None:
     overlay = render(DEPLOY / "overlays" / "opa-sidecar")
     containers = {
@@ -132,6 +162,7 @@ def test_the_opa_sidecar_overlay(objects: dict[str, dict[str, Any]]) -> None:
     assert "--addr=127.0.0.1:8181" in containers["opa"]["args"]
     assert containers["opa"]["securityContext"]["readOnlyRootFilesystem"] is True
     assert overlay["ValidatingWebhookConfiguration"] == objects["ValidatingWebhookConfiguration"]
+    assert overlay["MutatingWebhookConfiguration"] == objects["MutatingWebhookConfiguration"]
 
 
 def test_make_certs_by_hand(tmp_path: Path) -> None:

@@ -14,11 +14,12 @@
 #   tls.key tls.crt         the serving certificate (DNS: SERVICE.NAMESPACE.svc[.cluster.local])
 #   secret.yaml             Secret gate-webhook-tls: kubectl apply -f OUT_DIR/secret.yaml
 #   cabundle.txt            base64 of ca.crt, for the webhook's clientConfig.caBundle
-#   webhook-patch.yaml      that caBundle as a JSON patch for the ValidatingWebhookConfiguration
+#   webhook-patch.yaml      that caBundle as a JSON patch for both WebhookConfigurations
 #
 # Then, with the manifests applied without the cert-manager objects:
 #   kubectl apply -f OUT_DIR/secret.yaml
 #   kubectl patch validatingwebhookconfiguration gate --type=json --patch-file OUT_DIR/webhook-patch.yaml
+#   kubectl patch mutatingwebhookconfiguration gate --type=json --patch-file OUT_DIR/webhook-patch.yaml
 # gate reloads tls.crt and tls.key when the Secret changes: no restart on renewal.
 set -euo pipefail
 
