@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
 from gate.errors import ConfigError
 from gate.policy.loader import default_policy_dir
@@ -40,6 +41,7 @@ class Settings:
     reload_interval: float = 2.0
     webhook: WebhookSettings = field(default_factory=WebhookSettings)  # gate serve; GATE_* in it
     attest: AttestSettings = field(default_factory=AttestSettings)  # gate attest/verify
+    api: ApiSettings = field(default_factory=ApiSettings)  # the /v1 signing API (GATE_API_*)
     # Image facts: the registry.
     docker_config: str = (
         ""  # config.json for registry credentials; default DOCKER_CONFIG or ~/.docker
@@ -83,6 +85,7 @@ class Settings:
         values.update(_facts_settings(env))
         values["webhook"] = WebhookSettings.from_env(env)
         values["attest"] = AttestSettings.from_env(env)
+        values["api"] = ApiSettings.from_env(env)
         return cls(**values).validated()
 
     def validated(self) -> Settings:

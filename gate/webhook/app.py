@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 
+from gate.api.routes import install as install_api
 from gate.config import Settings
 from gate.evaluate import FactSource
 from gate.facts.metadata import ImageFacts
@@ -100,4 +101,5 @@ def create_app(
     )
     for blueprint in (admission.blueprint, mutate.blueprint, health.blueprint, metrics.blueprint):
         app.register_blueprint(blueprint)
+    install_api(app, settings, engine=engine, facts=facts)  # the /v1 signing API
     return app
