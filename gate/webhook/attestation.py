@@ -14,8 +14,8 @@ Verification is an :class:`AttestationVerifier`; the production one
     >>> req = AttestationRequirement(("projects/p/attestors/ci", "projects/p/attestors/qa"), Always())
     >>> ref = parse_reference("gcr.io/p/app@sha256:" + "a" * 64)
     >>> decision = req.check(Decision(allowed=True), ref.original, ref, "app", deadline=1e12)
-    >>> decision.allowed, decision.violations[0].message[-40:]
-    (False, 'no valid attestation by projects/p/attestors/qa')
+    >>> decision.allowed, decision.violations[0].message.endswith("by projects/p/attestors/qa")
+    (False, True)
 """
 
 from __future__ import annotations

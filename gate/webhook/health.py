@@ -7,6 +7,8 @@ that evaluates: a probe on a request thread would compile one more), and the ver
 kept for a few seconds so probes cost nothing.
 
     >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from gate.config import Settings
+    >>> from gate.policy.engines import create_engine
     >>> readiness = Readiness(create_engine(Settings()), ThreadPoolExecutor(1))
     >>> readiness.check()
     (True, 'policies loaded; engine embedded decides')
