@@ -16,18 +16,25 @@ default _catalog := {}
 
 _catalog := data.gate.catalog if is_object(data.gate.catalog)
 
-_results(names, kind) := {result |
-	some name in names
-	some finding in data.gate.policies[name][kind]
-	result := object.union(_describe(name, _catalog[name]), finding)
-}
-
-_describe(name, meta) := {
+# What each result of a policy is described with: the policy's name and catalog entry.
+# Built once per evaluation, not once per finding. A policy whose entry lacks a field
+# has no description, and its results are left out.
+_descriptions[name] := {
 	"policy": name,
 	"id": meta.id,
 	"severity": meta.severity,
 	"title": meta.title,
 	"remediation": meta.remediation,
+} if {
+	some name, meta in _catalog
+}
+
+# The described results of kind ("violation" or "warning") of the policies in names;
+# policies is data.gate.policies, or the part of it that names covers.
+_results(names, policies, kind) := {object.union(description, finding) |
+	some name in names
+	description := _descriptions[name]
+	some finding in policies[name][kind]
 }
 
 _all_names := object.keys(_catalog)
@@ -48,11 +55,11 @@ default _exemptions := []
 
 _exemptions := data.gate.params.exemptions if is_array(data.gate.params.exemptions)
 
-# The reasons of every exemption that covers a finding. An exemption without a reason
-# exempts nothing.
-_exemption_reasons(finding) := [exemption.reason |
+# The reasons of every exemption that covers the policy id. An exemption without a
+# reason exempts nothing.
+_exemption_reasons(id) := [exemption.reason |
 	some exemption in _matching_exemptions
-	_covers(exemption, finding.id)
+	_covers(exemption, id)
 ]
 
 # No "policies" (missing, null or []) covers every policy; anything else but a list of
@@ -66,15 +73,17 @@ _covers(exemption, id) if {
 	id in exemption.policies
 }
 
-_split(names) := {
-	"violations": [v | some [v, reasons] in annotated; count(reasons) == 0],
-	"exempted": [object.union(v, {"reason": concat("; ", reasons)}) |
-		some [v, reasons] in annotated
-		count(reasons) > 0
+# The reasons are looked up once per policy id, not once per finding.
+_split(names, policies) := {
+	"violations": [v | some v in violations; count(reasons[v.id]) == 0],
+	"exempted": [object.union(v, {"reason": concat("; ", reasons[v.id])}) |
+		some v in violations
+		count(reasons[v.id]) > 0
 	],
-	"warnings": [w | some w in _results(names, "warning")],
+	"warnings": [w | some w in _results(names, policies, "warning")],
 } if {
-	annotated := [[v, _exemption_reasons(v)] | some v in _results(names, "violation")]
+	violations := _results(names, policies, "violation")
+	reasons := {id: _exemption_reasons(id) | some id in {v.id | some v in violations}}
 }
 
 # No policy at all (data.gate.catalog missing or empty, e.g. an OPA server loaded without
@@ -94,20 +103,27 @@ _nothing_evaluated(names) := [v |
 	}
 ]
 
-_decide(names) := object.union(parts, {
+_decide(names, policies) := object.union(parts, {
 	"violations": violations,
 	"allowed": count(violations) == 0,
 }) if {
-	parts := _split(names)
+	parts := _split(names, policies)
 	violations := array.concat(parts.violations, _nothing_evaluated(names))
 }
 
 # METADATA
-# description: The decision over every policy.
+# description: |
+#   The decision over every policy. data.gate.policies is read as a whole, once: the
+#   embedded engine (regorus) walks every package under it again for each lookup
+#   data.gate.policies[name], which cost more than most policies.
 # entrypoint: true
-decision := _decide(_all_names)
+decision := _decide(_all_names, data.gate.policies)
 
 # METADATA
 # description: The decision over the reference-scoped policies alone, taken before any fetch.
 # entrypoint: true
-reference_decision := _decide(_reference_names)
+reference_decision := _decide(_reference_names, _reference_policies)
+
+# Only the reference-scoped packages: OPA evaluates no image policy for this decision
+# (the embedded engine answers it from an engine that has none).
+_reference_policies[name] := data.gate.policies[name] if some name in _reference_names
