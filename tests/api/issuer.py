@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -46,6 +47,7 @@ class Issuer:
         self.add_key("test-key-1")
         self.outsider = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._server: ThreadingHTTPServer | None = None
+        self._tls: tuple[str, str] | None = None
 
     def add_key(self, kid: str, publish: bool = True) -> None:
         self.keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -106,9 +108,12 @@ class Issuer:
     @property
     def url(self) -> str:
         assert self._server is not None, "not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/certs"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}/certs"
 
-    def start(self) -> Issuer:
+    def start(self, tls: tuple[str, str] | None = None) -> Issuer:
+        """Serve the JWKS; ``tls`` (certificate chain file, key file) serves HTTPS."""
+        self._tls = tls
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -132,6 +137,10 @@ class Issuer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(*tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

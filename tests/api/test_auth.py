@@ -5,6 +5,7 @@ body is even read; health, metrics and the OpenAPI document need no token."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from gate.api.auth import Access, Forbidden, TokenVerifier, Unauthenticated
 from gate.api.jwks import Jwks, JwksUnavailable
 from tests.api.conftest import ATTESTOR, IMAGE, OTHER_CALLER, ApiFactory, bearer
 from tests.api.issuer import AUDIENCE, CALLER, Issuer
+from tests.webhook.server import make_tls
 
 EVALUATE = {"image": IMAGE}
 
@@ -160,3 +162,17 @@ def test_access_rules() -> None:
     access.check_attestor("x@a.example", ATTESTOR)
     with pytest.raises(Forbidden):
         access.check_attestor("y@a.example", ATTESTOR)
+
+
+def test_the_jwks_over_https_needs_its_ca(tmp_path: Path) -> None:
+    tls = make_tls(tmp_path, "issuer")
+    issuer = Issuer().start(tls=(str(tls.cert), str(tls.key)))
+    try:
+        assert issuer.url.startswith("https://")
+        trusted = Jwks(issuer.url, ca_file=str(tls.ca))
+        assert trusted.key("test-key-1").key_id == "test-key-1"
+        with pytest.raises(JwksUnavailable) as refused:
+            Jwks(issuer.url).key("test-key-1")  # the system CAs do not know the test CA
+        assert "SSLError" in refused.value.hint
+    finally:
+        issuer.stop()
