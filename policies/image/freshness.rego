@@ -31,27 +31,29 @@ _params := object.union(_defaults, _configured)
 # exist ("2025-02-29T00:00:00Z") must make the creation time unknown, not fail evaluation.
 _evaluated_at := rfc3339.seconds(input.evaluated_at)
 
-_created(p) := p.config.created if rfc3339.valid(p.config.created)
-
 _epoch(created) if startswith(created, "1970-01-01")
+
+# Each platform's creation time in seconds since the epoch, by platform index, read once.
+# Absent when the time is missing, names no real date and time, or is the
+# reproducible-build epoch (1970-01-01): then the age is unknown.
+_created_at[i] := seconds if {
+	some i, p in input.image.platforms
+	seconds := rfc3339.seconds(p.config.created)
+	not _epoch(p.config.created)
+}
 
 # Whole days from creation to evaluation, for images created before the evaluation time
 # only: floor of a negative fraction differs between OPA (toward zero) and regorus.
-_age_days(created) := floor((_evaluated_at - seconds) / 86400) if {
-	seconds := rfc3339.seconds(created)
-	_evaluated_at >= seconds
-}
-
 _too_old contains [platform, msg] if {
-	some p in input.image.platforms
-	created := _created(p)
-	not _epoch(created)
-	age := _age_days(created)
+	some i, created_at in _created_at
+	_evaluated_at >= created_at
+	age := floor((_evaluated_at - created_at) / 86400)
 	age > _params.max_age_days
+	p := input.image.platforms[i]
 	platform := context.platform(p)
 	msg := sprintf(
 		"%s was created %s, %d days before the evaluation time %s; expected at most %v days",
-		[context.subject(platform), created, age, input.evaluated_at, _params.max_age_days],
+		[context.subject(platform), p.config.created, age, input.evaluated_at, _params.max_age_days],
 	)
 }
 
@@ -88,16 +90,11 @@ warning contains context.result(msg, platform) if {
 # METADATA
 # description: No creation time, an unparseable one, or the reproducible-build epoch.
 warning contains context.result(msg, platform) if {
-	some p in input.image.platforms
-	not _known_creation(p)
+	some i, p in input.image.platforms
+	not _created_at[i]
 	platform := context.platform(p)
 	msg := sprintf(
 		"%s: creation time unknown (config created is %v), so its age cannot be checked; expected an RFC 3339 build time",
 		[context.subject(platform), object.get(p.config, "created", null)],
 	)
-}
-
-_known_creation(p) if {
-	created := _created(p)
-	not _epoch(created)
 }

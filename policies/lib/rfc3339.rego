@@ -2,7 +2,8 @@
 # title: RFC 3339 timestamps
 # description: |
 #   Reads RFC 3339 timestamps (YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)) into whole
-#   seconds since the Unix epoch, with plain arithmetic and no builtin that can fail.
+#   seconds since the Unix epoch: one regular-expression match, then plain arithmetic,
+#   and no builtin that can fail on what the match let through.
 #   A string that is not a real date and time ("2025-13-45T10:00:00Z", "2025-02-29…")
 #   has no value (seconds is undefined): time.parse_rfc3339_ns would raise an error, which
 #   aborts the whole evaluation on regorus, including the reference decision (regorus
@@ -10,15 +11,18 @@
 #   are dropped. Years before 0001 are not read.
 package gate.lib.rfc3339
 
-_shape := `^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$`
+# The fields of a timestamp in groups: year, month, day, hour, minute, second, and for
+# a numeric zone its sign, hours and minutes (empty for "Z").
+_pattern := concat("", [
+	`^([0-9]{4})-([0-9]{2})-([0-9]{2})`,
+	`[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?`,
+	`(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))$`,
+])
 
-# Two ASCII digits to a number, digit by digit: to_number refuses leading zeros on
-# regorus, and a lookup table built per evaluation costs more than the whole policy.
-_digit(c) := indexof("0123456789", c) if indexof("0123456789", c) >= 0
-
-_number(t, start) := (_digit(substring(t, start, 1)) * 10) + _digit(substring(t, start + 1, 1))
-
-_year(t) := (_number(t, 0) * 100) + _number(t, 2)
+# A run of ASCII digits as a number. to_number refuses leading zeros on regorus ("09"),
+# so the digits are read behind a "1", which is then taken off again (unit: 100 for two
+# digits, 10000 for four). Only ever given digits that _pattern matched.
+_number(digits, unit) := to_number(concat("", ["1", digits])) - unit
 
 _leap(year) if {
 	year % 4 == 0
@@ -34,19 +38,18 @@ _days_in_month(year, month) := 29 if {
 	_leap(year)
 } else := _month_days[month - 1]
 
-# The zone's offset east of UTC, in seconds.
-_offset(t) := 0 if regex.match(`[Zz]$`, t)
+_signs := {"+": 1, "-": -1}
 
-_offset(t) := sign * ((_number(t, count(t) - 5) * 3600) + (_number(t, count(t) - 2) * 60)) if {
-	not regex.match(`[Zz]$`, t)
-	sign := {"+": 1, "-": -1}[substring(t, count(t) - 6, 1)]
-}
+# The zone's offset east of UTC, in seconds; undefined for an hour above 23 or a minute
+# above 59.
+_offset("", _, _) := 0
 
-_valid_zone(t) if regex.match(`[Zz]$`, t)
-
-_valid_zone(t) if {
-	_number(t, count(t) - 5) <= 23
-	_number(t, count(t) - 2) <= 59
+_offset(sign, hours, minutes) := _signs[sign] * ((h * 3600) + (m * 60)) if {
+	sign != ""
+	h := _number(hours, 100)
+	h <= 23
+	m := _number(minutes, 100)
+	m <= 59
 }
 
 # Days from 1970-01-01 to a civil date (H. Hinnant's days_from_civil), for year >= 1:
@@ -68,28 +71,28 @@ _march_month(month) := month - 3 if month > 2
 else := month + 9
 
 # METADATA
-# description: True when t is an RFC 3339 timestamp naming a real date and time.
-valid(t) if {
+# description: Whole seconds since 1970-01-01T00:00:00Z; undefined unless valid(t).
+seconds(t) := ((_days(year, month, day) * 86400) + clock) - offset if {
 	is_string(t)
-	regex.match(_shape, t)
-	year := _year(t)
+	[[_, y, mo, d, h, mi, s, sign, oh, om]] := regex.find_all_string_submatch_n(_pattern, t, 1)
+	year := _number(y, 10000)
 	year >= 1
-	month := _number(t, 5)
+	month := _number(mo, 100)
 	month >= 1
 	month <= 12
-	day := _number(t, 8)
+	day := _number(d, 100)
 	day >= 1
 	day <= _days_in_month(year, month)
-	_number(t, 11) <= 23
-	_number(t, 14) <= 59
-	_number(t, 17) <= 60
-	_valid_zone(t)
+	hour := _number(h, 100)
+	hour <= 23
+	minute := _number(mi, 100)
+	minute <= 59
+	second := _number(s, 100)
+	second <= 60
+	offset := _offset(sign, oh, om)
+	clock := ((hour * 3600) + (minute * 60)) + second
 }
 
 # METADATA
-# description: Whole seconds since 1970-01-01T00:00:00Z; undefined unless valid(t).
-seconds(t) := ((days * 86400) + clock) - _offset(t) if {
-	valid(t)
-	days := _days(_year(t), _number(t, 5), _number(t, 8))
-	clock := ((_number(t, 11) * 3600) + (_number(t, 14) * 60)) + _number(t, 17)
-}
+# description: True when t is an RFC 3339 timestamp naming a real date and time.
+valid(t) if is_number(seconds(t))
