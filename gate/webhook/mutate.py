@@ -32,6 +32,7 @@ from flask import Blueprint, current_app, request
 from prometheus_client import CollectorRegistry, Counter
 
 from gate.config import Settings
+from gate.envparse import FALSE, TRUE
 from gate.errors import ConfigError, GateError
 from gate.facts import parse_json
 from gate.policy.interface import Engine
@@ -40,7 +41,6 @@ from gate.webhook.admission import pod_bearing, workload
 from gate.webhook.outcome import fit_warnings
 from gate.webhook.pinning import Pin, Pinner, Resolver
 from gate.webhook.review import InvalidRequest, Review, ReviewError, parse_review, respond
-from gate.webhook.settings import FALSE, TRUE
 from gate.webhook.workloads import containers_of
 
 if TYPE_CHECKING:

@@ -12,14 +12,13 @@ Every field is documented in docs/webhook.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
+from gate.envparse import fields_from_env
 from gate.errors import ConfigError
 
 MODES = ("enforce", "warn", "audit")
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 MAX_TIMEOUT_SECONDS = 30.0  # the API server's ceiling for a webhook's timeoutSeconds
 
 
@@ -60,13 +59,7 @@ class WebhookSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> WebhookSettings:
         """Parse the ``GATE_*`` variables named beside each field; ConfigError on a bad one."""
-        values: dict[str, Any] = {}
-        for item in fields(cls):
-            name = ENV_NAMES.get(item.name, f"GATE_{item.name.upper()}")
-            raw = env.get(name, "").strip()
-            if raw:
-                values[item.name] = _PARSERS[str(item.type)](name, raw)
-        return cls(**values).validated()
+        return cls(**fields_from_env(cls, env, ENV_NAMES)).validated()
 
     def validated(self) -> WebhookSettings:
         modes = [self.mode, *(m for _, m in self.policy_modes + self.namespace_modes)]
@@ -96,53 +89,3 @@ class WebhookSettings:
 
 
 ENV_NAMES = {"budget": "GATE_BUDGET_SECONDS"}
-
-
-def _bool(name: str, raw: str) -> bool:
-    if raw.lower() in TRUE | FALSE:
-        return raw.lower() in TRUE
-    raise ConfigError(f"{name}={raw!r} is not a boolean", hint="write true or false")
-
-
-def _float(name: str, raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number") from exc
-
-
-def _int(name: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
-
-
-def _list(name: str, raw: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
-
-
-def _pairs(name: str, raw: str) -> tuple[tuple[str, str], ...]:
-    pairs = []
-    for part in _list(name, raw):
-        key, sep, value = part.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise ConfigError(
-                f"{name}: {part!r} is not KEY=MODE", hint="e.g. GATE_POLICY_MODES=GATE-IMG-004=warn"
-            )
-        pairs.append((key.strip(), value.strip()))
-    return tuple(pairs)
-
-
-def _text(name: str, raw: str) -> str:
-    return raw
-
-
-_PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "str": _text,
-    "bool": _bool,
-    "float": _float,
-    "int": _int,
-    "tuple[str, ...]": _list,
-    "tuple[tuple[str, str], ...]": _pairs,
-}

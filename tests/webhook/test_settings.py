@@ -54,7 +54,7 @@ def test_every_setting_has_a_variable() -> None:
     ("env", "expected"),
     [
         ({"GATE_MODE": "dryrun"}, "unknown enforcement mode 'dryrun'"),
-        ({"GATE_NAMESPACE_MODES": "dev"}, "is not KEY=MODE"),
+        ({"GATE_NAMESPACE_MODES": "dev"}, "is not KEY=VALUE"),
         ({"GATE_BUDGET_SECONDS": "30"}, "outside (0, 30)"),
         ({"GATE_BUDGET_SECONDS": "soon"}, "is not a number"),
         ({"GATE_FAIL_OPEN": "perhaps"}, "is not a boolean"),
