@@ -18,6 +18,7 @@ from typing import Any
 
 from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
+from gate.envparse import fields_from_env
 from gate.errors import ConfigError
 from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
@@ -25,7 +26,6 @@ from gate.webhook.settings import WebhookSettings
 ENGINES = ("embedded", "opa")
 SCAN_SOURCES = ("artifact-analysis", "none")
 FIXABILITY = ("any", "all")
-_TRUE = {"1", "true", "yes", "on"}
 
 
 @dataclass(frozen=True)
@@ -63,26 +63,14 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values = fields_from_env(cls, env)
+        values["docker_config"] = values.get("docker_config") or _docker_config(env)
         if env.get("GATE_POLICIES"):
             values["policies"] = Path(env["GATE_POLICIES"])
         if env.get("GATE_DATA"):
             values["data_overrides"] = tuple(
                 Path(p) for p in env["GATE_DATA"].split(os.pathsep) if p
             )
-        for name in ("engine", "opa_url", "opa_token", "opa_ca_file"):
-            if env.get(f"GATE_{name.upper()}"):
-                values[name] = env[f"GATE_{name.upper()}"]
-        if env.get("GATE_OPA_PUSH_POLICIES"):
-            values["opa_push_policies"] = env["GATE_OPA_PUSH_POLICIES"].lower() in {
-                "1",
-                "true",
-                "yes",
-            }
-        for name in ("opa_timeout", "reload_interval"):
-            if env.get(f"GATE_{name.upper()}"):
-                values[name] = _float(f"GATE_{name.upper()}", env[f"GATE_{name.upper()}"])
-        values.update(_facts_settings(env))
         values["webhook"] = WebhookSettings.from_env(env)
         values["attest"] = AttestSettings.from_env(env)
         values["api"] = ApiSettings.from_env(env)
@@ -103,39 +91,6 @@ class Settings:
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied (CLI flags over environment)."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None}).validated()
-
-
-def _float(name: str, raw: str) -> float:
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number") from exc
-
-
-def _facts_settings(env: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {"docker_config": env.get("GATE_DOCKER_CONFIG") or _docker_config(env)}
-    for name in ("insecure_registries", "platforms"):
-        if env.get(f"GATE_{name.upper()}"):
-            values[name] = tuple(
-                p.strip() for p in env[f"GATE_{name.upper()}"].split(",") if p.strip()
-            )
-    for name in (
-        "registry_ca_bundle",
-        "scan_source",
-        "artifact_analysis_endpoint",
-        "artifact_analysis_project",
-        "fixability",
-        "google_ca_file",
-    ):
-        if env.get(f"GATE_{name.upper()}"):
-            values[name] = env[f"GATE_{name.upper()}"]
-    for name in ("fetch_timeout", "scan_wait"):
-        if env.get(f"GATE_{name.upper()}"):
-            values[name] = _float(f"GATE_{name.upper()}", env[f"GATE_{name.upper()}"])
-    for name in ("google_plaintext", "google_anonymous"):
-        if env.get(f"GATE_{name.upper()}"):
-            values[name] = env[f"GATE_{name.upper()}"].lower() in _TRUE
-    return values
 
 
 def _docker_config(env: Mapping[str, str]) -> str:

@@ -27,9 +27,14 @@ TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 def fields_from_env(
     cls: type, env: Mapping[str, str], names: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The fields of ``cls`` set in ``env`` (as ``GATE_<FIELD>``, or ``names[field]``)."""
+    """The fields of ``cls`` set in ``env`` (as ``GATE_<FIELD>``, or ``names[field]``).
+
+    Fields of other types (paths, nested groups) are the caller's to read.
+    """
     values: dict[str, Any] = {}
     for item in fields(cls):
+        if str(item.type) not in PARSERS:
+            continue
         name = (names or {}).get(item.name, f"GATE_{item.name.upper()}")
         raw = env.get(name, "").strip()
         if raw:
