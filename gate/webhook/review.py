@@ -130,6 +130,10 @@ def _metadata(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
     )
 
 
+# metav1.StatusReason for the codes gate answers with: kubectl shows it ("(Forbidden)").
+STATUS_REASONS = {400: "BadRequest", 403: "Forbidden", 500: "InternalError", 504: "Timeout"}
+
+
 def respond(
     api_version: str,
     uid: str,
@@ -143,7 +147,12 @@ def respond(
     """The AdmissionReview answering ``uid``, in the version the request came in."""
     response: dict[str, Any] = {"uid": uid, "allowed": allowed}
     if not allowed:
-        response["status"] = {"code": code, "message": message or "denied by gate"}
+        response["status"] = {
+            "status": "Failure",
+            "code": code,
+            "reason": STATUS_REASONS.get(code, ""),
+            "message": message or "denied by gate",
+        }
     if warnings:
         response["warnings"] = list(warnings)
     if annotations:
