@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,6 +28,14 @@ from gate.policy.source import PolicySource
 
 log = logging.getLogger(__name__)
 LINT_PREFIX = "gate.dockerfile."
+
+# regorus creates (and drops) internal errors during ordinary evaluation, e.g. for every
+# reference it cannot read as a static path, and with RUST_BACKTRACE set (CI, debugging
+# shells) each one captures a stack backtrace: a third of a decision's CPU. Library
+# backtraces only end up in error texts, which rego_error_text cuts off anyway; panics
+# still print theirs. Rust reads the variable once, at the first capture in the process,
+# so this runs at import, before any evaluation. An explicit setting is kept.
+os.environ.setdefault("RUST_LIB_BACKTRACE", "0")
 
 
 def rego_error_text(exc: BaseException) -> str:
