@@ -75,10 +75,10 @@ _covers(exemption, id) if {
 
 # The reasons are looked up once per policy id, not once per finding.
 _split(names, policies) := {
-	"violations": [v | some v in violations; count(reasons[v.id]) == 0],
+	"violations": [v | some v in violations; reasons[v.id] == []],
 	"exempted": [object.union(v, {"reason": concat("; ", reasons[v.id])}) |
 		some v in violations
-		count(reasons[v.id]) > 0
+		reasons[v.id] != []
 	],
 	"warnings": [w | some w in _results(names, policies, "warning")],
 } if {
