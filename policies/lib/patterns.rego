@@ -12,21 +12,19 @@
 #   inside a segment; regex.match with this small syntax behaves the same on both.
 package gate.lib.patterns
 
-# Characters that mean something in a regular expression; each is escaped with "\".
-_special := {".", "+", "?", "(", ")", "[", "]", "{", "}", "|", "^", "$", "\\", "*"}
-
-_escape_char(c) := concat("", ["\\", c]) if c in _special
-
-_escape_char(c) := c if not c in _special
-
-_literal(text) := concat("", [_escape_char(c) | some c in split(text, "")])
-
-# "**" first, then "*" within what is left: "***" is "**" followed by "*".
-_segment_run(text) := concat("[^/]*", [_literal(part) | some part in split(text, "*")])
+# Every character that means something in a regular expression, but "*", escaped with
+# a backslash (one regex.replace: escaping character by character cost ten times as much).
+_escape(text) := regex.replace(text, `[.+?()\[\]{}|^$\\]`, `\$0`)
 
 # METADATA
-# description: The anchored regular expression a pattern stands for.
-regex_of(pattern) := concat("", ["(?s)^", concat(".*", [_segment_run(part) | some part in split(pattern, "**")]), "$"])
+# description: |
+#   The anchored regular expression a pattern stands for. "**" is split off first, then
+#   "*" within what is left: "***" is "**" followed by "*".
+regex_of(pattern) := concat("", [
+	"(?s)^",
+	concat(".*", [replace(part, "*", "[^/]*") | some part in split(_escape(pattern), "**")]),
+	"$",
+])
 
 # METADATA
 # description: True when pattern matches name as a whole ("*" within one segment, "**" across segments).

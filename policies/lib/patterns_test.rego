@@ -45,6 +45,7 @@ test_regex_characters_are_literal if {
 test_regex_of if {
 	patterns.regex_of("*.gcr.io/**") == `(?s)^[^/]*\.gcr\.io/.*$`
 	patterns.regex_of("***") == `(?s)^.*[^/]*$`
+	patterns.regex_of(`a.b+c?d(e)f[g]h{i}j|k^l$m\n-o:5/*`) == `(?s)^a\.b\+c\?d\(e\)f\[g\]h\{i\}j\|k\^l\$m\\n-o:5/[^/]*$`
 }
 
 test_non_strings_never_match if {
