@@ -163,6 +163,36 @@ test_credentials_in_build_history_are_violations if {
 	not contains(v.msg, "ghp_")
 }
 
+# The value patterns are tried as one alternation first; each keeps its own anchors and
+# flags in it, and every pattern that matches is still reported.
+test_value_patterns_keep_their_anchors_and_flags if {
+	patterns := {"anchored": "^abc$", "flagged": "(?i)bearer", "any": "c"}
+	violations := secrets.violation with input as _input({"A": "abc", "B": "xabc", "C": "BEARER x"})
+		with data.gate.params.secrets.value_patterns as patterns
+	rules := {[name, rule] |
+		some v in violations
+		some name in ["A", "B", "C"]
+		contains(v.msg, sprintf("variable %s to", [name]))
+		some rule, _ in patterns
+		contains(v.msg, sprintf("value_patterns.%s)", [rule]))
+	}
+	rules == {["A", "anchored"], ["A", "any"], ["B", "any"], ["C", "flagged"]}
+}
+
+# "a)|(b" does not compile, but (?:a)|(b) would: such a pattern is never combined, so
+# that it fails as it always did.
+test_a_pattern_that_does_not_compile_alone_is_not_combined if {
+	# No platforms: nothing is matched against the broken pattern.
+	secrets._value_prefilter == "" with data.gate.params.secrets.value_patterns as {"broken": "a)|(b"}
+		with input as {"image": {"reference": _reference, "platforms": []}}
+}
+
+# An object merges over the defaults; a list replaces them.
+test_no_value_patterns_nothing_to_match if {
+	count(secrets.violation) == 0 with input as _input({"SETTING": "AKIAIOSFODNN7EXAMPLE"})
+		with data.gate.params.secrets.value_patterns as []
+}
+
 test_no_platforms_nothing_to_check if {
 	count(secrets.violation) == 0 with input as {"image": {"reference": _reference, "platforms": []}}
 }
