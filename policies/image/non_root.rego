@@ -46,23 +46,27 @@ _run_as_user_set if {
 # Without runAsUser, runAsNonRoot: true makes the kubelet refuse to start a root user.
 _run_as_non_root if _security_context.runAsNonRoot == true
 
-_uid(user) := split(user, ":")[0]
-
-_numeric(uid) if regex.match(`^[0-9]+$`, uid)
-
-_root(user) if _uid(user) in {"", "root"}
-
-# uid 0 written with any number of zeros; no to_number: regorus refuses leading zeros.
-_root(user) if regex.match(`^0+$`, _uid(user))
-
-_named(user) if {
-	not _root(user)
-	not _numeric(_uid(user))
-}
-
 _user(p) := p.config.user if is_string(p.config.user)
 
 else := ""
+
+# What the user's uid part (before ":") is: "root" (empty, "root", or 0 written with any
+# number of zeros; no to_number: regorus refuses leading zeros), "numeric" (a uid above
+# 0) or "named" (anything else, e.g. "nova").
+_kind(uid) := "root" if {
+	uid in {"", "root"}
+} else := "root" if {
+	regex.match(`^0+$`, uid)
+} else := "numeric" if {
+	regex.match(`^[0-9]+$`, uid)
+} else := "named"
+
+# Each platform's image user and its kind, by platform index: classified once.
+_users[i] := [user, _kind(parts[0])] if {
+	some i, p in input.image.platforms
+	user := _user(p)
+	parts := split(user, ":")
+}
 
 # The image user only matters when the securityContext neither sets runAsUser nor runAsNonRoot.
 _image_user_decides if {
@@ -92,10 +96,9 @@ violation contains context.result(msg, "") if {
 # description: The image user of a platform is root.
 violation contains context.result(msg, platform) if {
 	_image_user_decides
-	some p in input.image.platforms
-	user := _user(p)
-	_root(user)
-	platform := context.platform(p)
+	some i, [user, kind] in _users
+	kind == "root"
+	platform := context.platform(input.image.platforms[i])
 	msg := sprintf("%s runs as root (config User is '%s'); %s", [context.subject(platform), user, _expectation])
 }
 
@@ -104,10 +107,9 @@ violation contains context.result(msg, platform) if {
 violation contains context.result(msg, platform) if {
 	_params.strict == true
 	_image_user_decides
-	some p in input.image.platforms
-	user := _user(p)
-	_named(user)
-	platform := context.platform(p)
+	some i, [user, kind] in _users
+	kind == "named"
+	platform := context.platform(input.image.platforms[i])
 	msg := sprintf(
 		"%s runs as the named user '%s', which cannot be proven non-root without /etc/passwd (strict mode); %s",
 		[context.subject(platform), user, _expectation],
@@ -127,10 +129,9 @@ violation contains context.result(msg, "") if {
 warning contains context.result(msg, platform) if {
 	_params.strict != true
 	_image_user_decides
-	some p in input.image.platforms
-	user := _user(p)
-	_named(user)
-	platform := context.platform(p)
+	some i, [user, kind] in _users
+	kind == "named"
+	platform := context.platform(input.image.platforms[i])
 	msg := sprintf(
 		"%s runs as the named user '%s', which cannot be proven non-root without /etc/passwd; %s",
 		[context.subject(platform), user, _expectation],
