@@ -19,11 +19,6 @@ _pattern := concat("", [
 	`(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))$`,
 ])
 
-# A run of ASCII digits as a number. to_number refuses leading zeros on regorus ("09"),
-# so the digits are read behind a "1", which is then taken off again (unit: 100 for two
-# digits, 10000 for four). Only ever given digits that _pattern matched.
-_number(digits, unit) := to_number(concat("", ["1", digits])) - unit
-
 _leap(year) if {
 	year % 4 == 0
 	year % 100 != 0
@@ -40,56 +35,50 @@ _days_in_month(year, month) := 29 if {
 
 _signs := {"+": 1, "-": -1}
 
-# The zone's offset east of UTC, in seconds; undefined for an hour above 23 or a minute
-# above 59.
+# The zone's offset east of UTC, in seconds ("" is "Z"); undefined for an hour above 23
+# or a minute above 59.
 _offset("", _, _) := 0
 
-_offset(sign, hours, minutes) := _signs[sign] * ((h * 3600) + (m * 60)) if {
+_offset(sign, hours, minutes) := _signs[sign] * ((hours * 3600) + (minutes * 60)) if {
 	sign != ""
-	h := _number(hours, 100)
-	h <= 23
-	m := _number(minutes, 100)
-	m <= 59
+	hours <= 23
+	minutes <= 59
 }
 
 # Days from 1970-01-01 to a civil date (H. Hinnant's days_from_civil), for year >= 1:
-# every division below is of a non-negative number.
+# every division below is of a non-negative number. The year starts in March: shift is
+# 1 for January and February (which count as months 10 and 11 of the year before), else 0.
 _days(year, month, day) := ((era * 146097) + day_of_era) - 719468 if {
-	y := _march_year(year, month)
+	shift := floor((14 - month) / 12)
+	y := year - shift
 	era := floor(y / 400)
 	year_of_era := y - (era * 400)
-	day_of_year := (floor(((153 * _march_month(month)) + 2) / 5) + day) - 1
+	day_of_year := (floor(((153 * ((month + (12 * shift)) - 3)) + 2) / 5) + day) - 1
 	day_of_era := (((year_of_era * 365) + floor(year_of_era / 4)) - floor(year_of_era / 100)) + day_of_year
 }
-
-_march_year(year, month) := year - 1 if month <= 2
-
-else := year
-
-_march_month(month) := month - 3 if month > 2
-
-else := month + 9
 
 # METADATA
 # description: Whole seconds since 1970-01-01T00:00:00Z; undefined unless valid(t).
 seconds(t) := ((_days(year, month, day) * 86400) + clock) - offset if {
 	is_string(t)
 	[[_, y, mo, d, h, mi, s, sign, oh, om]] := regex.find_all_string_submatch_n(_pattern, t, 1)
-	year := _number(y, 10000)
+
+	# The digits read behind a "1", which is then taken off again (unit: 10000 for four
+	# digits, 100 for two): to_number refuses leading zeros on regorus ("09"). They are
+	# only ever digits, or "" for the offset of "Z" (read as -99 and never used).
+	fields := [(to_number(concat("", ["1", digits])) - unit) |
+		some [digits, unit] in [[y, 10000], [mo, 100], [d, 100], [h, 100], [mi, 100], [s, 100], [oh, 100], [om, 100]]
+	]
+	[year, month, day, hour, minute, second, offset_hours, offset_minutes] := fields
 	year >= 1
-	month := _number(mo, 100)
 	month >= 1
 	month <= 12
-	day := _number(d, 100)
 	day >= 1
 	day <= _days_in_month(year, month)
-	hour := _number(h, 100)
 	hour <= 23
-	minute := _number(mi, 100)
 	minute <= 59
-	second := _number(s, 100)
 	second <= 60
-	offset := _offset(sign, oh, om)
+	offset := _offset(sign, offset_hours, offset_minutes)
 	clock := ((hour * 3600) + (minute * 60)) + second
 }
 
