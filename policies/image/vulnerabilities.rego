@@ -65,7 +65,7 @@ _listed(f, ids) if {
 }
 
 # Decision rank per severity name, UNSPECIFIED ranked as unspecified_severity; built once.
-_ranks := object.union(severity.ranks, {"UNSPECIFIED": severity.rank("UNSPECIFIED")})
+_ranks := object.union(severity.ranks, {"UNSPECIFIED": severity.ranks[severity.unspecified_as]})
 
 # The threshold rank for fixable (true) and unfixable (false) findings; built once.
 _limits := {

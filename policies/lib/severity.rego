@@ -70,7 +70,7 @@ valid_threshold(t) if {
 
 # METADATA
 # description: The rank of threshold t; an unknown threshold is BLOCK_ALL (fail closed).
-threshold_rank(t) := thresholds[upper(t)] if valid_threshold(t)
+threshold_rank(t) := object.get(thresholds, upper(t), -1) if is_string(t)
 
 else := -1
 
