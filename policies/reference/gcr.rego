@@ -25,7 +25,9 @@ _defaults := {"action": "warn"}
 _params := object.union(_defaults, _configured)
 
 # The registry host without a port, lower case.
-_host := lower(split(input.image.reference.registry, ":")[0])
+_host := lower(parts[0]) if {
+	parts := split(input.image.reference.registry, ":")
+}
 
 _on_gcr if _host == "gcr.io"
 
@@ -33,10 +35,13 @@ _on_gcr if glob.match("*.gcr.io", [], _host)
 
 _warn_only if _params.action == "warn"
 
+# Only on Container Registry: the embedded engine evaluates every rule of a policy package.
 _message := sprintf(
 	"%s is hosted on Container Registry (%s), which is deprecated; expected an Artifact Registry host (*-docker.pkg.dev)",
 	[context.subject(""), _host],
-)
+) if {
+	_on_gcr
+}
 
 # METADATA
 # description: A Container Registry host, when the action is not "warn".

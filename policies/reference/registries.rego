@@ -31,11 +31,11 @@ default _name := ""
 
 _name := input.image.reference.name if is_string(input.image.reference.name)
 
-default _approved_list := "(no approved patterns are configured)"
-
-_approved_list := concat(", ", [sprintf("'%s'", [p]) | some p in _params.approved]) if {
-	count(_params.approved) > 0
-}
+# The approved patterns, quoted, for the message. A function, so that the embedded
+# engine (which evaluates every rule of a policy package) builds it only for a violation.
+_quoted(approved) := concat(", ", [sprintf("'%s'", [p]) | some p in approved]) if {
+	count(approved) > 0
+} else := "(no approved patterns are configured)"
 
 # METADATA
 # description: The image name matches no approved pattern.
@@ -44,7 +44,7 @@ violation contains context.result(msg, "") if {
 	msg := sprintf(
 		"%s is not from an approved registry: '%s' matches none of the approved patterns %s; %s",
 		[
-			context.subject(""), _name, _approved_list,
+			context.subject(""), _name, _quoted(_params.approved),
 			"expected an image whose registry/repository matches one of them",
 		],
 	)
