@@ -174,7 +174,11 @@ default _status := "MISSING"
 
 _status := _scan.scan.status if is_string(_scan.scan.status)
 
-_status_phrase := object.get(_status_phrases, _status, sprintf("scan status %s", [_status]))
+# Only for a scan that did not finish: the embedded engine evaluates every rule of a
+# policy package, needed or not.
+_status_phrase := object.get(_status_phrases, _status, sprintf("scan status %s", [_status])) if {
+	_status != "FINISHED_SUCCESS"
+}
 
 default _detail := ""
 
