@@ -34,7 +34,8 @@ _descriptions[name] := {
 _results(names, policies, kind) := {object.union(description, finding) |
 	some name in names
 	description := _descriptions[name]
-	some finding in policies[name][kind]
+	policy := policies[name]
+	some finding in policy[kind]
 }
 
 _all_names := object.keys(_catalog)
