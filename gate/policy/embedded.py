@@ -72,8 +72,9 @@ def decision_modules(policy_set: PolicySet, scope: Scope) -> tuple[PolicyModule,
     """The modules a decision of ``scope`` needs.
 
     regorus evaluates every package under ``data.gate.policies`` when ``gate.main`` looks
-    one up by name, so an engine for the reference decision leaves the image policies
-    out (it never reads them), and neither loads the Dockerfile policies. OPA, with
+    one up by name (as the reference decision does), so an engine for the reference
+    decision leaves the image policies out (it never reads them), and neither loads the
+    Dockerfile policies. OPA, with
     everything loaded, returns the same decision: the parity test checks it.
     """
 

@@ -6,8 +6,8 @@
 #   and no builtin that can fail on what the match let through.
 #   A string that is not a real date and time ("2025-13-45T10:00:00Z", "2025-02-29…")
 #   has no value (seconds is undefined): time.parse_rfc3339_ns would raise an error, which
-#   aborts the whole evaluation on regorus, including the reference decision (regorus
-#   evaluates every policy package for data.gate.policies[name]). Fractions of a second
+#   aborts the whole evaluation on regorus (which evaluates every rule of every policy
+#   package, needed or not). Fractions of a second
 #   are dropped. Years before 0001 are not read.
 package gate.lib.rfc3339
 
