@@ -56,16 +56,18 @@ _allowed_name(name) if {
 
 # All value_patterns as one alternation, tested first: a text that matches none of them
 # (nearly every environment value and build command) costs one regex.match instead of one
-# per pattern. "" (which matches every text) when a pattern does not compile on its own:
-# each pattern is then tried alone and fails as it always did. Undefined without value
-# patterns: there is nothing to test.
+# per pattern. "" (which matches every text) when a pattern does not compile on its own,
+# or value_patterns is not an object: each pattern is then tried alone and fails as it
+# always did. Undefined without value patterns ({} or []): there is nothing to test.
 _value_prefilter := concat("|", [sprintf("(?:%s)", [pattern]) | some pattern in _params.value_patterns]) if {
-	count(_params.value_patterns) > 0
+	is_object(_params.value_patterns)
+	_params.value_patterns != {}
 	every pattern in _params.value_patterns {
 		regex.is_valid(pattern)
 	}
 } else := "" if {
-	count(_params.value_patterns) > 0
+	_params.value_patterns != {}
+	_params.value_patterns != []
 }
 
 _runtime := concat(" ", [
