@@ -6,7 +6,8 @@ as the service checks) and ListOccurrences with ``parent``, the filters gate sen
 (``field="value" AND …`` over resourceUrl, kind, noteProjectId and noteId; anything
 else is INVALID_ARGUMENT, as a typo would be on the real service) and page_size /
 page_token paging. It plugs into :class:`GoogleApiServer` next to other servicers.
-:func:`discovery_occurrence` and :func:`vulnerability_occurrence` build test data.
+:func:`discovery_occurrence`, :func:`vulnerability_occurrence` and
+:func:`multi_package_occurrence` build test data.
 
     >>> grafeas = GrafeasServicer()
     >>> with GoogleApiServer() as server:
@@ -45,6 +46,7 @@ __all__ = [
     "GoogleApiServer",
     "GrafeasServicer",
     "discovery_occurrence",
+    "multi_package_occurrence",
     "parse_filter",
     "vulnerability_occurrence",
 ]
@@ -190,6 +192,42 @@ def vulnerability_occurrence(resource: str, cve: str, severity: int, *fixed: boo
         cvss_score=7.5,
         package_issue=issues,
         fix_available=any(fixed or (True,)),
+    )
+    return Occurrence(
+        resource_uri=resource,
+        note_name=f"projects/goog-vulnz/notes/{cve}",
+        kind=NoteKind.VULNERABILITY,
+        vulnerability=found,
+    )
+
+
+def multi_package_occurrence(
+    resource: str, cve: str, severity: int, packages: list[tuple[str, str, str | None]]
+) -> Occurrence:
+    """A VULNERABILITY occurrence of ``cve`` in several packages, as Artifact Analysis
+    reports a CVE fixed in openssl and libssl3 at once: one package issue per
+    ``(package, installed version, fixed version or None)``, each with the occurrence's
+    severity; the occurrence's ``fix_available`` is set when any package has a fix."""
+    kind = Version.VersionKind
+    issues = [
+        VulnerabilityOccurrence.PackageIssue(
+            affected_package=package,
+            package_type="OS",
+            affected_version=Version(name=installed, kind=kind.NORMAL),
+            fixed_version=Version(name=fixed, kind=kind.NORMAL)
+            if fixed
+            else Version(kind=kind.MAXIMUM),
+            fix_available=fixed is not None,
+            effective_severity=severity,
+        )
+        for package, installed, fixed in packages
+    ]
+    found = VulnerabilityOccurrence(
+        severity=severity,
+        effective_severity=severity,
+        cvss_score=9.8,
+        package_issue=issues,
+        fix_available=any(fixed for _, _, fixed in packages),
     )
     return Occurrence(
         resource_uri=resource,

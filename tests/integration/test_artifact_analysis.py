@@ -28,6 +28,7 @@ from tests.integration.grafeas_server import (
     GoogleApiServer,
     GrafeasServicer,
     discovery_occurrence,
+    multi_package_occurrence,
     vulnerability_occurrence,
 )
 
@@ -224,8 +225,40 @@ def test_fixability_setting(
 ) -> None:
     set_discovery(grafeas, Status.FINISHED_SUCCESS)
     grafeas.put(PROJECT, vulnerability("CVE-2024-0002", Severity.HIGH, True, False))
-    [finding] = source(server, fixability=fixability).scan(IMAGE).findings
-    assert finding.fixable is expected
+    findings = source(server, fixability=fixability).scan(IMAGE).findings
+    assert [f.fixable for f in findings] == [expected, expected]  # one per package issue
+    assert [f.fixed_version for f in findings] == ["3.0.13-1~deb12u1", None]
+
+
+def test_every_package_issue_is_its_own_finding(server: Any, grafeas: GrafeasServicer) -> None:
+    """A CVE in three installed packages is three findings, each with its own versions."""
+    set_discovery(grafeas, Status.FINISHED_SUCCESS)
+    packages = [
+        ("openssl", "3.0.11-1~deb12u1", "3.0.13-1~deb12u1"),
+        ("libssl3", "3.0.11-1~deb12u1", "3.0.13-1~deb12u1"),
+        ("openssl-provider-legacy", "3.0.11-1~deb12u1", None),
+        ("libssl3", "3.0.11-1~deb12u1", "3.0.13-1~deb12u1"),  # a second file location
+    ]
+    grafeas.put(
+        PROJECT, multi_package_occurrence(RESOURCE, "CVE-2024-5535", Severity.HIGH, packages)
+    )
+    grafeas.put(PROJECT, vulnerability("CVE-2024-0001", Severity.LOW))
+    result = source(server).scan(IMAGE)
+    assert len(result.findings) == 4
+    assert Counter(f.id for f in result.findings) == Counter(
+        {"CVE-2024-5535": 3, "CVE-2024-0001": 1}
+    )
+    by_package = {f.package: f for f in result.findings if f.id == "CVE-2024-5535"}
+    assert {p: (f.installed_version, f.fixed_version) for p, f in by_package.items()} == {
+        "openssl": ("3.0.11-1~deb12u1", "3.0.13-1~deb12u1"),
+        "libssl3": ("3.0.11-1~deb12u1", "3.0.13-1~deb12u1"),
+        "openssl-provider-legacy": ("3.0.11-1~deb12u1", None),
+    }
+    assert {f.effective_severity for f in by_package.values()} == {"HIGH"}
+    assert all(f.fixable for f in by_package.values())  # any package fixed: the CVE is fixable
+    strict = source(server, fixability="all").scan(IMAGE).findings
+    assert [f.fixable for f in strict if f.id == "CVE-2024-5535"] == [False] * 3
+    assert result.to_input()["scan"]["detail"].endswith("4 finding(s)")
 
 
 def test_gcloud_fixture_served_as_grafeas_messages(

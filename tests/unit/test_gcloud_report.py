@@ -218,6 +218,26 @@ def test_severity_version_and_id_rules() -> None:
     assert occ.cve_id("GHSA-xxxx") == "GHSA-xxxx"
 
 
+def test_every_package_issue_of_a_describe_report_is_a_finding(describe: dict[str, Any]) -> None:
+    """gcloud prints the occurrence whole: a CVE in two Go binaries is two findings."""
+    occurrence = describe["package_vulnerability_summary"]["vulnerabilities"]["CRITICAL"][0]
+    go = occurrence["vulnerability"]["packageIssue"][0]
+    other = json.loads(json.dumps(go))
+    other["affectedPackage"] = "go-toolchain"
+    other["affectedVersion"] = {"name": "1.19.2", "kind": "NORMAL"}
+    other["fileLocation"] = [{"filePath": "/usr/local/go/bin/go"}]
+    occurrence["vulnerability"]["packageIssue"].append(other)
+    occurrence["vulnerability"]["packageIssue"].append(json.loads(json.dumps(go)))  # again
+    result = parse_gcloud(describe)
+    assert len(result.findings) == 8  # 7 CVEs, one of them in two packages
+    mine = [f for f in result.findings if f.id == "CVE-2023-29405"]
+    assert sorted((f.package, f.installed_version) for f in mine) == [
+        ("go", "1.17.6"),
+        ("go-toolchain", "1.19.2"),
+    ]
+    assert {f.fixed_version for f in mine} == {"1.19.10"}
+
+
 def test_occurrences_of_gives_grafeas_messages(describe: dict[str, Any]) -> None:
     found = occurrences_of(describe)
     assert [o.kind.name for o in found].count("DISCOVERY") == 1 and len(found) == 8

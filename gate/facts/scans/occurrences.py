@@ -5,16 +5,23 @@ Artifact Analysis (through the Grafeas client) and ``gcloud`` JSON both yield Gr
 
 - ``id``: the vulnerability note's id (``projects/goog-vulnz/notes/CVE-2021-1234`` →
   ``CVE-2021-1234``).
-- ``effective_severity``: the occurrence's ``effective_severity`` (the distribution's
-  rating), else the first package issue's, else ``severity``; unset is ``UNSPECIFIED``.
+- one finding per package issue: the same CVE in two installed packages is two findings,
+  each with its package, package type, installed and fixed version (identical issues,
+  e.g. one package found at two file locations, count once). An occurrence without
+  package issues gives one finding with no package.
+- ``effective_severity``: the package issue's ``effective_severity`` (Grafeas advises the
+  package level: a distribution and a language ecosystem may rate one CVE differently),
+  else the occurrence's (the highest of its packages'), else ``severity``; unset is
+  ``UNSPECIFIED``.
 - ``cvss``: ``cvss_score`` to one decimal (it travels as a 32-bit float); 0 is read as
   "not given", as proto3 cannot tell them apart.
-- package, installed and fixed version and package type: the first package issue.
 - ``fixable``: a package issue has a fix when ``fix_available`` is set or its fixed
   version is a real (``NORMAL``) version, not ``MAXIMUM`` (the older "no fix" marker).
-  :data:`FIX_ANY` (the default) calls a finding fixable when *any* package issue has a
+  Fixability is judged per occurrence (per CVE) and given to each of its findings:
+  :data:`FIX_ANY` (the default) calls the CVE fixable when *any* package issue has a
   fix, the meaning of v1's own ``fix_available`` and what the console and gcloud show;
-  :data:`FIX_ALL` asks for *every* package issue to have one, as Kritis does. With
+  :data:`FIX_ALL` asks for *every* package issue to have one, as Kritis does. Each
+  finding's ``fixed_version`` is its own package's (``None`` where that package has none). With
   thresholds where fixable findings are held to the stricter limit (the usual
   ``maximumFixableSeverity`` ≤ ``maximumUnfixableSeverity``), ``any`` denies more.
 
@@ -107,25 +114,36 @@ def is_fixable(occurrence: Occurrence, fixability: str = DEFAULT_FIXABILITY) -> 
 
 
 def finding(occurrence: Occurrence, fixability: str = DEFAULT_FIXABILITY) -> VulnerabilityFinding:
-    """The input schema's finding for one VULNERABILITY occurrence."""
+    """The first finding of one VULNERABILITY occurrence (see :func:`occurrence_findings`)."""
+    return occurrence_findings(occurrence, fixability)[0]
+
+
+def occurrence_findings(
+    occurrence: Occurrence, fixability: str = DEFAULT_FIXABILITY
+) -> tuple[VulnerabilityFinding, ...]:
+    """The input schema's findings for one VULNERABILITY occurrence: one per package issue."""
     vulnerability = occurrence.vulnerability
-    issues = list(vulnerability.package_issue)
-    first = issues[0] if issues else None
+    issues: list[Any] = list(vulnerability.package_issue) or [None]
+    found = (_package_finding(occurrence, issue, fixability) for issue in issues)
+    return tuple(dict.fromkeys(found))
+
+
+def _package_finding(occurrence: Occurrence, issue: Any, fixability: str) -> VulnerabilityFinding:
+    vulnerability = occurrence.vulnerability
     severity = severity_name(vulnerability.severity)
-    effective = severity_name(vulnerability.effective_severity)
-    if effective == "UNSPECIFIED" and first is not None:
-        effective = severity_name(first.effective_severity)
-    fixable = is_fixable(occurrence, fixability)
-    fixed = first is not None and issue_fixed(first)
+    effective = severity_name(issue.effective_severity) if issue is not None else "UNSPECIFIED"
+    if effective == "UNSPECIFIED":
+        effective = severity_name(vulnerability.effective_severity)
+    fixed = issue is not None and issue_fixed(issue)
     return VulnerabilityFinding(
         id=cve_id(occurrence.note_name) or str(vulnerability.short_description),
         severity=severity,
         effective_severity=severity if effective == "UNSPECIFIED" else effective,
-        fixable=fixable,
-        package=str(first.affected_package) if first else "",
-        package_type=str(first.package_type) if first else "",
-        installed_version=version_text(first.affected_version) if first else "",
-        fixed_version=version_text(first.fixed_version) if first and fixed else None,
+        fixable=is_fixable(occurrence, fixability),
+        package=str(issue.affected_package) if issue is not None else "",
+        package_type=str(issue.package_type) if issue is not None else "",
+        installed_version=version_text(issue.affected_version) if issue is not None else "",
+        fixed_version=version_text(issue.fixed_version) if fixed else None,
         cvss=round(float(vulnerability.cvss_score), 1) or None,
     )
 
@@ -133,8 +151,13 @@ def finding(occurrence: Occurrence, fixability: str = DEFAULT_FIXABILITY) -> Vul
 def findings(
     occurrences: Iterable[Occurrence], fixability: str = DEFAULT_FIXABILITY
 ) -> tuple[VulnerabilityFinding, ...]:
-    """Findings of the VULNERABILITY occurrences among ``occurrences``."""
-    return tuple(finding(o, fixability) for o in occurrences if o.kind.name == "VULNERABILITY")
+    """Findings of the VULNERABILITY occurrences among ``occurrences``, one per package."""
+    return tuple(
+        f
+        for o in occurrences
+        if o.kind.name == "VULNERABILITY"
+        for f in occurrence_findings(o, fixability)
+    )
 
 
 def latest_discovery(occurrences: Iterable[Occurrence]) -> Occurrence | None:
