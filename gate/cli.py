@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gate.config import ENGINES, Settings
-from gate.errors import GateError
+from gate.errors import GateError, InternalError
 from gate.evaluate import FactSource, LocalFacts, evaluate_image
 from gate.facts.metadata import load_metadata
 from gate.facts.scans import load_scan_report
@@ -47,10 +48,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args, settings, console)
         return code
     except GateError as exc:
-        print(
-            f"error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""), file=sys.stderr
+        return _failed(args, exc)
+    except Exception as exc:  # a bug exits 2 with a report: 1 would read as "denied"
+        traceback.print_exc()
+        error = InternalError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="nothing was signed; report it as a bug with the traceback above",
         )
-        return EXIT_ERROR
+        return _failed(args, error)
+
+
+def _failed(args: argparse.Namespace, error: GateError) -> int:
+    """Say what went wrong on stderr and, with ``--output json``, as the one JSON document."""
+    hint = f"\nhint: {error.hint}" if error.hint else ""
+    print(f"error: {error.message}{hint}", file=sys.stderr)
+    failure = getattr(args, "failure", None)
+    if failure is not None and getattr(args, "output", None) == "json":
+        print(failure(args, error))
+    return EXIT_ERROR
 
 
 def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -67,7 +82,7 @@ def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int
         for image in args.images
     ]
     if args.output == "json":
-        print(render_json(results))
+        print(render_json(results, errors=[]))
     else:
         print_report(results, console)
     if any(decision.errors for _, decision in results):
@@ -170,6 +185,7 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
         public_key_id=args.public_key_id,
         rsa_padding=args.rsa_padding,
     )
+    args.mode = attest.mode  # for the error document, should anything fail from here on
     policy_data = load_policy_set(settings.policies, settings.data_overrides).data
     source = build_fact_source(settings, policy_data)
     evaluator = fetched_evaluator(
@@ -215,6 +231,7 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
         attestation_project=args.attestation_project,
         binauthz_endpoint=args.binauthz_endpoint,
     )
+    args.attestor = attest.attestor  # for the error document, should anything fail
 
     def resolve(ref: ImageRef) -> ImageRef:
         data = load_policy_set(settings.policies, settings.data_overrides).data
@@ -235,6 +252,22 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
     )
     print(render_verify(result, args.output))
     return result.exit_code
+
+
+def _eval_failure(args: argparse.Namespace, error: GateError) -> str:
+    return render_json([], errors=[error])
+
+
+def _attest_failure(args: argparse.Namespace, error: GateError) -> str:
+    from gate.attest.commands import render_attest_error
+
+    return render_attest_error(error, mode=args.mode, dry_run=args.dry_run)
+
+
+def _verify_failure(args: argparse.Namespace, error: GateError) -> str:
+    from gate.attest.commands import render_verify_error
+
+    return render_verify_error(error, image=args.image, attestor=args.attestor)
 
 
 def _timestamp(text: str) -> datetime:
@@ -279,7 +312,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--now", type=_timestamp, help="evaluation time (RFC 3339), default now")
     evaluate.add_argument("--output", choices=("table", "json"), default="table")
-    evaluate.set_defaults(handler=_eval)
+    evaluate.set_defaults(handler=_eval, failure=_eval_failure)
 
     test = commands.add_parser("test", help="run the policies' Rego unit tests")
     test.add_argument("directory", nargs="?", type=Path)
@@ -343,7 +376,7 @@ def _parser() -> argparse.ArgumentParser:
     attest.add_argument("--scan-wait", type=float, help="seconds to wait for a running scan")
     attest.add_argument("--insecure-registry", action="append", help="host:port over plain HTTP")
     attest.add_argument("--output", choices=("text", "json"), default="text")
-    attest.set_defaults(handler=_attest)
+    attest.set_defaults(handler=_attest, failure=_attest_failure)
 
     verify = commands.add_parser("verify", help="verify an image's attestations by an attestor")
     verify.add_argument("image", metavar="IMAGE")
@@ -354,7 +387,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--insecure-registry", action="append", help="host:port over plain HTTP")
     verify.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
     verify.add_argument("--output", choices=("text", "json"), default="text")
-    verify.set_defaults(handler=_verify)
+    verify.set_defaults(handler=_verify, failure=_verify_failure)
     return parser
 
 

@@ -45,3 +45,9 @@ class ConfigError(GateError):
     """A setting that is missing or inconsistent."""
 
     kind = "config"
+
+
+class InternalError(GateError):
+    """A bug: an exception gate did not expect. It denies and exits 2, like any error."""
+
+    kind = "internal"

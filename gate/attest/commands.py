@@ -30,9 +30,10 @@ from gate.attest.signers import SignerOptions, load_signer
 from gate.attest.store import OccurrenceStore
 from gate.attest.verify import VerifyResult, verify_image
 from gate.config import Settings
-from gate.errors import ConfigError, InvalidReference
+from gate.errors import ConfigError, GateError, InvalidReference
 from gate.facts.google import GoogleEndpoint
 from gate.reference import ImageRef, parse_reference
+from gate.report.decision import error_records
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def verify_command(
 
 def render_attest(report: AttestReport, output: str) -> str:
     if output == "json":
-        return json.dumps(report.to_dict(), indent=2, sort_keys=True)
+        return json.dumps({**report.to_dict(), "errors": []}, indent=2, sort_keys=True)
     lines = [
         f"{r.status.value:<17} {r.resolved or r.image}"
         + (f"\n                  {r.message}" if r.message else "")
@@ -170,7 +171,7 @@ def render_attest(report: AttestReport, output: str) -> str:
 
 def render_verify(result: VerifyResult, output: str) -> str:
     if output == "json":
-        return json.dumps(result.to_dict(), indent=2, sort_keys=True)
+        return json.dumps({**result.to_dict(), "errors": []}, indent=2, sort_keys=True)
     lines = [result.summary()]
     for check in result.checks:
         verdict = "valid" if result.confirmed(check) else "invalid"
@@ -179,3 +180,28 @@ def render_verify(result: VerifyResult, output: str) -> str:
         if check.name in result.confirmations:
             lines.append(f"           Binary Authorization: {result.confirmations[check.name]}")
     return "\n".join(lines)
+
+
+def render_attest_error(error: GateError, *, mode: str | None, dry_run: bool) -> str:
+    """The ``--output json`` document of an attest run stopped before any image was judged
+    (settings, attestor, key, KMS): the report's keys, no result, ``errors`` filled."""
+    document = {
+        "mode": mode,
+        "dry_run": dry_run,
+        "exit_code": 2,
+        "results": [],
+        "errors": error_records([error]),
+    }
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def render_verify_error(error: GateError, *, image: str, attestor: str | None) -> str:
+    """The ``--output json`` document of a verification that could not be made."""
+    document = {
+        "image": image,
+        "attestor": attestor or "",
+        "verified": False,
+        "occurrences": [],
+        "errors": error_records([error]),
+    }
+    return json.dumps(document, indent=2, sort_keys=True)

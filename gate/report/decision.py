@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 
+from gate.errors import GateError
 from gate.policy.interface import Decision, Finding
 
 Result = tuple[str, Decision]
 
 
-def render_json(results: Sequence[Result]) -> str:
-    """One decision document per image: {"allowed", "results": [{"image", ...decision}]}."""
-    document = {
-        "allowed": all(decision.allowed for _, decision in results),
+def render_json(results: Sequence[Result], errors: Sequence[GateError] | None = None) -> str:
+    """One decision document per image: {"allowed", "results": [{"image", ...decision}]}.
+
+    With ``errors`` (the CLI passes them, ``[]`` when there are none) the document also
+    has ``errors``: what stopped gate before any image was judged. Any error denies.
+    """
+    document: dict[str, Any] = {
+        "allowed": not errors and all(decision.allowed for _, decision in results),
         "results": [{"image": image, **decision.to_dict()} for image, decision in results],
     }
+    if errors is not None:
+        document["errors"] = error_records(errors)
     return json.dumps(document, indent=2)
+
+
+def error_records(errors: Sequence[GateError]) -> list[dict[str, str]]:
+    """The JSON form of errors, as in a decision's ``errors``: kind, message, hint."""
+    return [error.to_dict() for error in errors]
 
 
 def print_report(results: Sequence[Result], console: Console) -> None:
