@@ -3,7 +3,9 @@
 Reference-level policies (digest, registries, tags, exemptions) run first, on the reference
 alone: when they deny, no fact is gathered and no host is contacted. Facts then come from a
 :class:`FactSource`: local files for testing (:class:`LocalFacts`), or the registry and the
-scanner (gathered by gate itself on the admission and signing paths).
+scanner (gathered by gate itself on the admission and signing paths). Facts that could
+not be had (``ImageFacts.errors``) do not stop the evaluation: every policy judges what
+is there, and the errors join the decision, which they deny.
 
     >>> from gate.policy.engines import create_engine
     >>> from gate.config import Settings
@@ -17,7 +19,7 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,7 @@ class LocalFacts(FactSource):
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         facts = self.metadata or ImageFacts()
         if self.scan is not None:
-            facts = ImageFacts(facts.platforms, self.scan, facts.attestations)
+            facts = replace(facts, vulnerabilities=self.scan)
         return ref, facts
 
 
@@ -87,16 +89,23 @@ def evaluate_image(
             return first
     try:
         ref, facts = source.gather(ref, deadline if deadline is not None else time.monotonic() + 60)
-        _check_scan_subject(ref, facts)
     except GateError as exc:
         return Decision.from_error(exc, entry_point, engine=engine.name)
+    facts = _checked_scan_subject(ref, facts)
     document = build_document(
         ref.to_input(), entry_point=entry_point, facts=facts, workload=workload, now=now
     )
-    return engine.evaluate(document, Scope.FULL)
+    decision = engine.evaluate(document, Scope.FULL)
+    return decision.with_errors(*facts.errors) if facts.errors else decision
 
 
-def _check_scan_subject(ref: ImageRef, facts: ImageFacts) -> None:
-    """A report about another image must never stand in for this one's scan."""
-    if facts.vulnerabilities is not None and ref.digest is not None:
+def _checked_scan_subject(ref: ImageRef, facts: ImageFacts) -> ImageFacts:
+    """A report about another image must never stand in for this one's scan: it is
+    dropped (the image is judged as unscanned) and the mismatch kept as an error."""
+    if facts.vulnerabilities is None or ref.digest is None:
+        return facts
+    try:
         facts.vulnerabilities.ensure_about(ref.digest)
+    except GateError as exc:
+        return replace(facts, vulnerabilities=None, errors=(*facts.errors, exc))
+    return facts

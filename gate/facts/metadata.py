@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from gate.errors import InputError
+from gate.errors import GateError, InputError
 from gate.facts import (
     ShapeError,
     arr,
@@ -67,11 +67,17 @@ class Platform:
 
 @dataclass(frozen=True)
 class ImageFacts:
-    """What gate knows about an image beyond its reference."""
+    """What gate knows about an image beyond its reference.
+
+    ``errors``: the facts that could not be had (a scan source that failed, a platform
+    the registry would not serve). The policies judge what is here, and the errors are
+    added to the decision: they deny (fail closed) and are never cached.
+    """
 
     platforms: tuple[Platform, ...] = ()
     vulnerabilities: ScanResult | None = None
     attestations: tuple[Mapping[str, Any], ...] = ()
+    errors: tuple[GateError, ...] = ()
 
 
 def load_metadata(path: str | Path) -> ImageFacts:

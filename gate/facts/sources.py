@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.config import Settings
+from gate.errors import GateError
 from gate.evaluate import FactSource
 from gate.facts.google import GoogleEndpoint
-from gate.facts.metadata import ImageFacts
+from gate.facts.metadata import ImageFacts, Platform
 from gate.facts.registry import (
     Authenticator,
     ClientOptions,
@@ -28,11 +29,12 @@ from gate.facts.registry import (
     Deadline,
     DockerConfig,
     RegistryClient,
+    RegistryError,
     approved_patterns,
     fetch_platforms,
 )
 from gate.facts.registry.transport import TransportOptions
-from gate.facts.scans.interface import ScanResult, ScanSource
+from gate.facts.scans.interface import ScanError, ScanResult, ScanSource
 from gate.reference import ImageRef, matches_any
 
 REGISTRY_POLICY_ID = "GATE-REF-002"
@@ -48,11 +50,27 @@ class FetchedFacts(FactSource):
     platforms: tuple[str, ...] = ()
 
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        fetched = fetch_platforms(self.registry, ref, Deadline(deadline), self.platforms or None)
+        """Each source on its own: one that fails leaves its error in the facts, and the
+        policies judge the rest. Only a reference that cannot be resolved stops here."""
+        errors: list[GateError] = []
+        platforms: tuple[Platform, ...] = ()
+        try:
+            fetched = fetch_platforms(
+                self.registry, ref, Deadline(deadline), self.platforms or None
+            )
+            ref, platforms = fetched.reference, fetched.platforms
+            errors += fetched.errors
+        except RegistryError as exc:
+            if ref.digest is None:
+                raise  # no digest: nothing else can be looked up
+            errors.append(exc)
         scan = self.report
         if scan is None and self.scanner is not None:
-            scan = self.scanner.scan(fetched.reference.normalized)
-        return fetched.reference, ImageFacts(platforms=fetched.platforms, vulnerabilities=scan)
+            try:
+                scan = self.scanner.scan(ref.normalized)
+            except ScanError as exc:
+                errors.append(exc)
+        return ref, ImageFacts(platforms=platforms, vulnerabilities=scan, errors=tuple(errors))
 
 
 def build_fact_source(

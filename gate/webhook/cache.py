@@ -2,7 +2,8 @@
 
 :class:`TTLCache` is a thread-safe LRU with a time to live. :class:`CachedFacts` wraps a
 :class:`FactSource`: one gather per image reference at a time (concurrent requests for
-the same image wait for the first), successes kept for the TTL, failures never kept.
+the same image wait for the first), successes kept for the TTL, failures (and facts
+gathered with errors) never kept.
 
     >>> cache: TTLCache[str, int] = TTLCache(size=2, ttl=60)
     >>> cache.put("a", 1); cache.put("b", 2); cache.put("c", 3)
@@ -97,7 +98,8 @@ class CachedFacts(FactSource):
             mine.set_exception(exc)
             raise
         else:
-            self.cache.put(key, result)
+            if not result[1].errors:  # partial facts are a failure too: never kept
+                self.cache.put(key, result)
             mine.set_result(result)
             return result
         finally:

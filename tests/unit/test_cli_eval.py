@@ -142,6 +142,25 @@ def test_trivy_debian_buster_threshold_and_allowed_cves(
     assert (code, report["allowed"]) == (0, True)
 
 
+def test_a_scan_report_about_another_image_is_dropped_and_the_rest_judged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The report never stands in for this image's scan; the other policies still report."""
+    other = f"us-docker.pkg.dev/acme/apps/web@sha256:{'cd' * 32}"
+    scan = clean_scan(tmp_path)
+    scan.write_text(scan.read_text().replace(APPROVED, other))
+    report_doc = json.loads(scan.read_text())
+    report_doc["Metadata"] = {"RepoDigests": [other]}
+    scan.write_text(json.dumps(report_doc))
+    metadata = compliant_metadata(tmp_path, User="root")
+    code, report = run(capsys, APPROVED, "--metadata", str(metadata), "--scan", str(scan))
+    [result] = report["results"]
+    assert code == 2 and report["allowed"] is False
+    assert ids(report) == {"GATE-IMG-001", "GATE-IMG-002"}  # root, and no scan of this image
+    [error] = result["errors"]
+    assert error["kind"] == "scan" and "not about " + DIGEST in error["message"]
+
+
 @pytest.mark.parametrize(
     "image", ["", "UPPER/case", "nginx@sha256:abc", "https://gcr.io/x", "user:pw@gcr.io/x/y"]
 )

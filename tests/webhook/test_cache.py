@@ -101,3 +101,23 @@ def test_a_waiter_gives_up_at_its_own_deadline() -> None:
     with pytest.raises(TimedOut, match="did not arrive within the time budget"):
         facts.gather(REF, time.monotonic() + 0.2)
     assert time.monotonic() - started < 0.5
+
+
+class PartialFacts(FactSource):
+    """The registry answered, the scanner did not: facts with an error."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        self.calls += 1
+        return ref, ImageFacts(errors=(GateError("scanner down", hint="retry"),))
+
+
+def test_facts_gathered_with_an_error_are_never_kept() -> None:
+    source = PartialFacts()
+    facts, _ = cached(source)
+    for _ in range(2):
+        _, found = facts.gather(REF, time.monotonic() + 5)
+        assert [e.message for e in found.errors] == ["scanner down"]
+    assert source.calls == 2  # asked again: the scanner may be back

@@ -50,6 +50,7 @@ class RegistryFacts:
     digest: str
     media_type: str
     platforms: tuple[PlatformFacts, ...]
+    errors: tuple[RegistryError, ...] = ()  # index platforms that could not be read
 
     def to_input(self) -> list[dict[str, Any]]:
         """The input document's ``image.platforms`` list."""
@@ -71,8 +72,11 @@ def fetch_platforms(
         found = [_image(client, pinned, top, None, deadline)]
         found = [f for f in found if wanted is None or _selected(f, wanted)]
     else:
-        entries = select_entries(top, wanted)
-        found = [_entry(client, pinned, entry, deadline) for entry in entries]
+        found, errors = _entries(client, pinned, select_entries(top, wanted), deadline)
+        if errors and not found:
+            raise errors[0]
+        if errors:
+            return RegistryFacts(pinned, digest, top.media_type, tuple(found), tuple(errors))
     if not found:
         raise RegistryError.for_ref(
             pinned,
@@ -80,6 +84,21 @@ def fetch_platforms(
             "check the platform selection against the image's platforms",
         )
     return RegistryFacts(pinned, digest, top.media_type, tuple(found))
+
+
+def _entries(
+    client: RegistryReader, ref: ImageRef, entries: Iterable[Descriptor], deadline: Deadline
+) -> tuple[list[PlatformFacts], list[RegistryError]]:
+    """Each index entry's facts; one platform that cannot be read does not hide the others
+    (its error is kept, and any error denies)."""
+    found: list[PlatformFacts] = []
+    errors: list[RegistryError] = []
+    for entry in entries:
+        try:
+            found.append(_entry(client, ref, entry, deadline))
+        except RegistryError as exc:
+            errors.append(exc)
+    return found, errors
 
 
 def approved_patterns(policy_data: Mapping[str, Any]) -> tuple[str, ...]:
