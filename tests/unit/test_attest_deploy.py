@@ -29,16 +29,25 @@ def test_the_policy_requires_gates_attestor_everywhere() -> None:
     assert not policy.admission_whitelist_patterns  # nothing runs unattested by default
 
 
-def test_cloudbuild_builds_pushes_tags_and_attests_the_pushed_digest() -> None:
+def test_cloudbuild_builds_pushes_and_attests_the_pushed_digest_after_the_scan() -> None:
     build = yaml.safe_load((DEPLOY / "cloudbuild.yaml").read_text())
     steps = {step["id"]: step for step in build["steps"]}
-    assert list(steps) == ["build", "push", "digest", "attest", "verify"]
+    assert list(steps) == ["check", "build", "push", "attest", "report", "decision", "verify"]
     assert "${_REPOSITORY}:${SHORT_SHA}" in steps["build"]["args"]
-    assert steps["push"]["args"] == ["push", "${_REPOSITORY}:${SHORT_SHA}"]
+    push = steps["push"]["args"][-1]
+    assert 'docker push "${_REPOSITORY}:${SHORT_SHA}"' in push and "describe" not in push
     attest = steps["attest"]["args"][-1]
     assert 'gate attest "${_REPOSITORY}@$$(cat /workspace/digest)"' in attest
+    assert '--scan-wait "${_SCAN_WAIT}"' in attest and "-e" not in steps["attest"]["args"][0]
     assert "--attestor" in attest and "--key" in attest and "check-and-sign" in attest
     assert "cryptoKeyVersions" in build["substitutions"]["_KMS_KEY"]
+    # long enough for Artifact Analysis, and the build's timeout leaves room for it
+    assert int(build["substitutions"]["_SCAN_WAIT"]) >= 600
+    assert int(build["timeout"].rstrip("s")) >= int(build["substitutions"]["_SCAN_WAIT"]) + 600
+    assert build["images"] == ["${_REPOSITORY}:${SHORT_SHA}"]
+    assert build["options"]["requestedVerifyOption"] == "VERIFIED"
+    assert build["substitutions"]["_GATE_IMAGE"].endswith("@${_GATE_DIGEST}")
+    assert {steps[s]["name"] for s in ("attest", "decision", "verify")} == {"${_GATE_IMAGE}"}
 
 
 def test_cloudbuild_gate_commands_parse_with_the_real_cli() -> None:
@@ -51,19 +60,23 @@ def test_cloudbuild_gate_commands_parse_with_the_real_cli() -> None:
         script = step.get("args", [""])[-1]
         for name, value in values.items():
             script = script.replace(name, value)
-        for command in re.findall(r"^\s*gate (.*?)(?:\|.*)?$", script.replace("\\\n", " "), re.M):
+        for command in re.findall(r"^\s*gate (.*?)(?:[|>].*)?$", script.replace("\\\n", " "), re.M):
             parsed.append(_parser().parse_args(shlex.split(command)))
     attest, verify = parsed
     assert attest.images == ["us-docker.pkg.dev/acme/apps/api@sha256:" + "a" * 64]
-    assert (attest.mode, attest.output) == ("check-and-sign", "json")
+    assert (attest.mode, attest.output, attest.scan_wait) == ("check-and-sign", "json", 900)
     assert attest.key.endswith("cryptoKeyVersions/1") and attest.attestor.endswith("/gate")
     assert verify.confirm and verify.image == attest.images[0]
 
 
 def test_cloudbuild_shell_dollars_are_escaped() -> None:
-    """Cloud Build substitutes $VAR and ${VAR}: a shell $(...) must be written $$(...)."""
-    for step in yaml.safe_load((DEPLOY / "cloudbuild.yaml").read_text())["steps"]:
+    """Cloud Build substitutes $VAR and ${VAR}: the shell's must be written $$."""
+    build = yaml.safe_load((DEPLOY / "cloudbuild.yaml").read_text())
+    allowed = set(build["substitutions"]) | {"PROJECT_ID", "SHORT_SHA", "BUILD_ID"}
+    for step in build["steps"]:
         for arg in step.get("args", []):
+            for name in re.findall(r"(?<!\$)\$\{?([A-Za-z_][A-Za-z0-9_]*)", arg):
+                assert name in allowed, (name, arg)
             assert not re.search(r"(?<!\$)\$\(", arg), arg
 
 
