@@ -26,7 +26,8 @@ def test_the_policy_requires_gates_attestor_everywhere() -> None:
     )
     assert list(rule.require_attestations_by) == ["projects/acme/attestors/gate"]
     assert policy.global_policy_evaluation_mode == binauthz.Policy.GlobalPolicyEvaluationMode.ENABLE
-    assert not policy.admission_whitelist_patterns  # nothing runs unattested by default
+    # only named system images run unattested: tests/webhook/test_binauthz_policy.py
+    assert all(p.name_pattern.endswith("*") for p in policy.admission_whitelist_patterns)
 
 
 def test_cloudbuild_builds_pushes_and_attests_the_pushed_digest_after_the_scan() -> None:
