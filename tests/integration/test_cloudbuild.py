@@ -17,7 +17,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,41 +25,24 @@ import requests
 from grafeas.grafeas_v1 import DiscoveryOccurrence
 
 from tests.conftest import REPO_ROOT
-from tests.integration.attest_env import ATTESTOR, PROJECT, GoogleApis, google_apis, key_version
+from tests.integration.attest_env import ATTESTOR, PROJECT, GoogleApis
 from tests.integration.binauthz_server import verify_pkix
 from tests.integration.cloudbuild import CloudBuild, StepResult
 from tests.integration.cloudbuild_standins import install
 from tests.integration.grafeas_server import GrafeasServicer, discovery_occurrence
 from tests.integration.oci_push import DOCKER_MANIFEST
 from tests.integration.registry_server import RegistryServer
-from tests.integration.test_registry_client import binary, started  # noqa: F401 - fixtures
+from tests.integration.test_attest_cli import KEY, apis, registry  # noqa: F401 - fixtures
+from tests.integration.test_registry_client import binary  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
 Status = DiscoveryOccurrence.AnalysisStatus
 BUILD_FILE = REPO_ROOT / "deploy" / "cloudbuild.yaml"
-KEY = key_version("EC_SIGN_P256_SHA256")
 GATE_DIGEST = "sha256:" + "9" * 64
 DOCKERFILE = """FROM scratch
 LABEL org.opencontainers.image.source=https://example.com/acme/api org.opencontainers.image.revision={revision}
 USER 65532
 """
-
-
-@pytest.fixture(scope="module")
-def registry(binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:  # noqa: F811
-    server = started(RegistryServer(binary, tmp_path_factory.mktemp("registry")))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def apis() -> Iterator[GoogleApis]:
-    with google_apis() as running:
-        key = running.kms.add_key(KEY, "EC_SIGN_P256_SHA256")
-        running.add_attestor(
-            [("//cloudkms.googleapis.com/v1/" + KEY, key.pem, "ECDSA_P256_SHA256")]
-        )
-        yield running
 
 
 class ArtifactAnalysis(threading.Thread):
@@ -118,8 +100,8 @@ class Build:
 
 
 def run_build(
-    registry: RegistryServer,
-    apis: GoogleApis,
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
     tmp_path: Path,
     *,
     short_sha: str,
@@ -170,7 +152,10 @@ def run_build(
     return Build(results, workspace, state, build)
 
 
-def registry_digest(registry: RegistryServer, reference: str) -> str:
+def registry_digest(
+    registry: RegistryServer,  # noqa: F811
+    reference: str,
+) -> str:
     repository, _, tag = reference.partition("/")[2].rpartition(":")
     reply = requests.head(
         f"{registry.url}/v2/{repository}/manifests/{tag}",
@@ -182,7 +167,9 @@ def registry_digest(registry: RegistryServer, reference: str) -> str:
 
 
 def test_a_scan_that_finishes_during_the_wait_is_attested(
-    registry: RegistryServer, apis: GoogleApis, tmp_path: Path
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     done = run_build(registry, apis, tmp_path, short_sha="a1b2c3d", scan_wait=60, finished_after=4)
     steps = done.steps()
@@ -210,7 +197,9 @@ def test_a_scan_that_finishes_during_the_wait_is_attested(
 
 
 def test_a_scan_that_never_finishes_is_denied_within_the_wait_and_the_report_kept(
-    registry: RegistryServer, apis: GoogleApis, tmp_path: Path
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     done = run_build(
         registry, apis, tmp_path, short_sha="e4f5a6b", scan_wait=5, finished_after=None
@@ -228,7 +217,9 @@ def test_a_scan_that_never_finishes_is_denied_within_the_wait_and_the_report_kep
 
 
 def test_the_build_refuses_gate_by_tag(
-    registry: RegistryServer, apis: GoogleApis, tmp_path: Path
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     build = CloudBuild.load(
         BUILD_FILE, {"PROJECT_ID": PROJECT, "BUILD_ID": "b", "SHORT_SHA": "0000000"},

@@ -7,7 +7,6 @@ gRPC test servers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,38 +15,24 @@ import pytest
 import requests
 
 from gate.cli import main
-from tests.integration.attest_env import ATTESTOR, GoogleApis, google_apis, key_version
+from tests.integration.attest_env import ATTESTOR, GoogleApis
 from tests.integration.grafeas_server import discovery_occurrence
 from tests.integration.oci_push import Pusher, image_config, push_image, push_index
 from tests.integration.registry_server import RegistryServer
+from tests.integration.test_attest_cli import KEY, apis, registry  # noqa: F401 - fixtures
 from tests.integration.test_eval_fetched import LABELS, NOW, PROJECT, Status
-from tests.integration.test_registry_client import binary, started  # noqa: F401 - fixtures
+from tests.integration.test_registry_client import binary  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
-KEY = key_version("EC_SIGN_P256_SHA256")
 SECRET_ENV = {"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
-
-
-@pytest.fixture(scope="module")
-def registry(binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:  # noqa: F811
-    server = started(RegistryServer(binary, tmp_path_factory.mktemp("registry")))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def apis() -> Iterator[GoogleApis]:
-    with google_apis() as running:
-        key = running.kms.add_key(KEY, "EC_SIGN_P256_SHA256")
-        running.add_attestor(
-            [("//cloudkms.googleapis.com/v1/" + KEY, key.pem, "ECDSA_P256_SHA256")]
-        )
-        yield running
 
 
 @pytest.fixture
 def data(
-    registry: RegistryServer, apis: GoogleApis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     approved = tmp_path / "approved.json"
     params = {
@@ -77,7 +62,10 @@ def config(user: str, **changes: Any) -> bytes:
     return json.dumps(doc).encode()
 
 
-def bad_image(registry: RegistryServer, tag: str) -> str:
+def bad_image(
+    registry: RegistryServer,  # noqa: F811
+    tag: str,
+) -> str:
     pushed = push_image(Pusher(registry.url), "acme/web", config("root"), tag=tag)
     return f"{registry.host}/acme/web@{pushed.digest}"
 
@@ -101,7 +89,7 @@ EVERY_IMAGE_POLICY = {
 
 
 def test_without_a_scan_source_every_policy_reports(
-    registry: RegistryServer,
+    registry: RegistryServer,  # noqa: F811
     data: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -116,7 +104,7 @@ def test_without_a_scan_source_every_policy_reports(
 
 
 def test_a_scan_source_without_a_project_keeps_its_error_among_every_policy(
-    registry: RegistryServer,
+    registry: RegistryServer,  # noqa: F811
     data: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -133,7 +121,10 @@ def test_a_scan_source_without_a_project_keeps_its_error_among_every_policy(
 
 
 def test_a_failing_scan_service_keeps_its_error_among_every_policy(
-    registry: RegistryServer, apis: GoogleApis, data: Path, capsys: pytest.CaptureFixture[str]
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
+    data: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     apis.grafeas.fail("ListOccurrences", grpc.StatusCode.PERMISSION_DENIED, "denied", times=5)
     code, report = evaluate(capsys, bad_image(registry, "scan-denied"), data)
@@ -144,7 +135,10 @@ def test_a_failing_scan_service_keeps_its_error_among_every_policy(
 
 
 def test_one_unreadable_platform_keeps_its_error_and_the_others_are_judged(
-    registry: RegistryServer, apis: GoogleApis, data: Path, capsys: pytest.CaptureFixture[str]
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
+    data: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The amd64 config blob is gone from the registry; arm64 still runs as root."""
     pusher = Pusher(registry.url)
@@ -182,7 +176,10 @@ def test_one_unreadable_platform_keeps_its_error_and_the_others_are_judged(
 
 
 def test_a_partial_decision_is_never_attested(
-    registry: RegistryServer, apis: GoogleApis, data: Path, capsys: pytest.CaptureFixture[str]
+    registry: RegistryServer,  # noqa: F811
+    apis: GoogleApis,  # noqa: F811
+    data: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A compliant image whose scan cannot be read: errored (exit 2), with what was judged,
     and nothing signed or stored."""
