@@ -33,8 +33,6 @@ from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
 from gate.webhook.pinning import Resolver, shared_registry
 
-MAX_BODY = 16 * 1024 * 1024  # an AdmissionReview with object and oldObject of 3 MiB each fits
-
 
 @dataclass(frozen=True)
 class WebhookState:
@@ -94,7 +92,7 @@ def create_app(
         readiness=health.Readiness(engine, pool),
     )
     app = Flask("gate.webhook")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.config["MAX_CONTENT_LENGTH"] = webhook.max_body
     app.extensions["gate"] = state
     app.extensions[mutate.EXTENSION] = mutate.Mutation.build(
         settings, engine, registry, pool, meter.registry

@@ -75,6 +75,7 @@ def gunicorn_log_config(level: str) -> dict[str, Any]:
         "loggers": {
             "gunicorn.error": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
             "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "hypercorn.error": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
         },
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }

@@ -1,10 +1,11 @@
-"""``gate serve``: the webhook under gunicorn, threaded workers, TLS that follows rotation.
+"""``gate serve``: gunicorn's processes, each reading HTTP on an event loop (hypercorn).
 
-Every new connection takes the current TLS context; the context is rebuilt when the
-certificate or key file changes (cert-manager renewing the Secret, a kubelet swapping the
-mounted files), checked at most once a second. A half-written pair that does not load
-keeps the previous context in force and logs an error. Plain HTTP only with
-``--insecure-http`` (``GATE_INSECURE_HTTP``), for local trials.
+gunicorn forks ``GATE_WORKERS`` workers of class :class:`gate.webhook.worker.GateWorker`:
+each reads its connections asynchronously, with header and body deadlines and a cap on
+connections, and hands only complete requests to the Flask app's ``GATE_THREADS`` threads.
+TLS follows certificate rotation (:mod:`gate.webhook.tls`). Plain HTTP only with
+``--insecure-http`` (``GATE_INSECURE_HTTP``), for local trials. ``GATE_METRICS_BIND`` moves
+``/metrics`` to a port of its own (plain HTTP), so a NetworkPolicy can tell the two apart.
 
     $ gate serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key     # https://0.0.0.0:8443
     $ gate serve --insecure-http --bind 127.0.0.1:8080 \\
@@ -13,17 +14,14 @@ keeps the previous context in force and logs an error. Plain HTTP only with
     >>> from gate.webhook.settings import WebhookSettings
     >>> options = gunicorn_options(Settings(webhook=WebhookSettings(insecure_http=True)))
     >>> options["worker_class"], options["bind"]
-    ('gthread', ['0.0.0.0:8443'])
+    ('gate.webhook.worker.GateWorker', ['0.0.0.0:8443'])
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import ssl
 import tempfile
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -37,73 +35,18 @@ from gate.errors import ConfigError
 from gate.webhook.logging import configure_logging, gunicorn_log_config
 
 log = logging.getLogger(__name__)
-RELOAD_CHECK_SECONDS = 1.0
-
-
-class ReloadingContext:
-    """An SSL context for ``cert`` and ``key``, rebuilt when either file changes."""
-
-    def __init__(self, cert: str, key: str) -> None:
-        self.cert, self.key = cert, key
-        self._lock = threading.Lock()
-        self._stamp = self._files()
-        self._context = self._build()
-        self._checked = time.monotonic()
-
-    def get(self) -> ssl.SSLContext:
-        if time.monotonic() - self._checked < RELOAD_CHECK_SECONDS:
-            return self._context
-        with self._lock:
-            self._checked = time.monotonic()
-            stamp = self._files()
-            if stamp != self._stamp:
-                try:
-                    self._context = self._build()
-                    self._stamp = stamp
-                    log.warning("TLS certificate reloaded from %s", self.cert)
-                except (OSError, ssl.SSLError) as exc:
-                    log.error("TLS files changed but do not load (keeping the old ones): %s", exc)
-        return self._context
-
-    def _files(self) -> tuple[tuple[int, int, int], ...]:
-        stamps = []
-        for path in (self.cert, self.key):
-            try:
-                info = os.stat(path)
-            except OSError:
-                stamps.append((0, 0, 0))
-                continue
-            stamps.append((info.st_ino, info.st_mtime_ns, info.st_size))
-        return tuple(stamps)
-
-    def _build(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(certfile=self.cert, keyfile=self.key)
-        context.set_alpn_protocols(["http/1.1"])
-        return context
-
-
-_CONTEXTS: dict[tuple[str, str], ReloadingContext] = {}
-
-
-def ssl_context(config: Any, default_factory: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
-    """gunicorn's ``ssl_context`` hook: the worker's reloading context for the configured files."""
-    key = (str(config.certfile), str(config.keyfile))
-    if key not in _CONTEXTS:
-        _CONTEXTS[key] = ReloadingContext(*key)
-    return _CONTEXTS[key].get()
+WORKER = "gate.webhook.worker.GateWorker"
 
 
 def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """gunicorn manages the processes; :class:`GateWorker` serves (TLS, limits, threads)."""
     webhook = settings.webhook
+    binds = [webhook.bind, *([webhook.metrics_bind] if webhook.metrics_bind else [])]
     options: dict[str, Any] = {
-        "bind": [webhook.bind],
+        "bind": binds,
         "workers": webhook.workers,
-        "worker_class": "gthread",
-        "threads": webhook.threads,
-        "keepalive": 30,
-        "timeout": 30,
+        "worker_class": WORKER,
+        "timeout": 30,  # a worker that misses its heartbeat this long is restarted
         "graceful_timeout": 20,
         "proc_name": "gate",
         "control_socket_disable": True,  # no ~/.gunicorn socket: read-only root filesystem
@@ -111,8 +54,6 @@ def gunicorn_options(settings: Settings) -> dict[str, Any]:
         "logconfig_dict": gunicorn_log_config(webhook.log_level),
         "child_exit": _child_exit,
     }
-    if webhook.tls_cert:
-        options.update(certfile=webhook.tls_cert, keyfile=webhook.tls_key, ssl_context=ssl_context)
     return options
 
 

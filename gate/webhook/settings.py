@@ -52,6 +52,11 @@ class WebhookSettings:
     insecure_http: bool = False  # GATE_INSECURE_HTTP: plain HTTP, for local trials only
     workers: int = 2  # GATE_WORKERS: gunicorn worker processes
     threads: int = 16  # GATE_THREADS: request threads per worker
+    header_timeout: float = 5.0  # GATE_HEADER_TIMEOUT: headers (and TLS handshake, idle) deadline
+    body_timeout: float = 5.0  # GATE_BODY_TIMEOUT: the body's deadline after the headers
+    max_body: int = 16 * 1024 * 1024  # GATE_MAX_BODY: bytes, sized or chunked
+    max_connections: int = 1000  # GATE_MAX_CONNECTIONS: open connections per worker
+    metrics_bind: str = ""  # GATE_METRICS_BIND: /metrics on a port of its own (plain HTTP)
     pool_threads: int = 8  # GATE_POOL_THREADS: image evaluations in flight per worker
     metrics_dir: str = ""  # GATE_METRICS_DIR: prometheus multiprocess folder (serve sets one)
     log_level: str = "INFO"  # GATE_LOG_LEVEL
@@ -77,15 +82,34 @@ class WebhookSettings:
             raise ConfigError(
                 "GATE_TLS_CERT and GATE_TLS_KEY go together", hint="set both, or neither"
             )
-        for name in ("workers", "threads", "pool_threads"):
+        for name in ("workers", "threads", "pool_threads", "max_connections", "max_body"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"GATE_{name.upper()} must be at least 1")
+        for name in ("header_timeout", "body_timeout"):
+            if not 0 < getattr(self, name) <= MAX_TIMEOUT_SECONDS:
+                raise ConfigError(
+                    f"GATE_{name.upper()}={getattr(self, name)} is outside (0, 30]",
+                    hint="a few seconds: the API server sends a review at once",
+                )
+        if self.metrics_bind and port_of(self.metrics_bind) == port_of(self.bind):
+            raise ConfigError(
+                f"GATE_METRICS_BIND={self.metrics_bind} uses the webhook's port",
+                hint="give /metrics a port of its own (e.g. 0.0.0.0:9090), or leave it unset",
+            )
         return self
 
     def exempt(self) -> tuple[str, ...]:
         """The exempt namespaces: the configured ones and gate's own."""
         own = (self.namespace,) if self.namespace else ()
         return tuple(dict.fromkeys(self.exempt_namespaces + own))
+
+
+def port_of(bind: str) -> int:
+    """The port of a ``host:port`` listen address; ConfigError when there is none."""
+    _, _, port = bind.rpartition(":")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{bind!r} is not host:port", hint="e.g. 0.0.0.0:9090")
+    return int(port)
 
 
 ENV_NAMES = {"budget": "GATE_BUDGET_SECONDS"}

@@ -64,11 +64,11 @@ class ServedGate:
         env: Mapping[str, str] | None = None,
         workers: int = 2,
         log: Path | None = None,
+        command: Sequence[str] | None = None,
     ) -> None:
         self.tls, self.port = tls, free_port()
         self.argv = [
-            *gate_argv(),
-            "serve",
+            *(command or [*gate_argv(), "serve"]),
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",

@@ -8,8 +8,9 @@ import pytest
 
 from gate.config import Settings
 from gate.errors import ConfigError
-from gate.webhook.serve import ReloadingContext, gunicorn_options, prepare
+from gate.webhook.serve import WORKER, gunicorn_options, prepare
 from gate.webhook.settings import WebhookSettings
+from gate.webhook.tls import ReloadingContext
 from tests.webhook.server import make_tls
 
 
@@ -32,6 +33,11 @@ def test_every_setting_has_a_variable() -> None:
         "GATE_TLS_KEY": "k.pem",
         "GATE_WORKERS": "3",
         "GATE_THREADS": "4",
+        "GATE_HEADER_TIMEOUT": "2.5",
+        "GATE_BODY_TIMEOUT": "3",
+        "GATE_MAX_BODY": "1048576",
+        "GATE_MAX_CONNECTIONS": "50",
+        "GATE_METRICS_BIND": "0.0.0.0:9090",
     }
     s = Settings.from_env(env).webhook
     assert (s.mode, s.policy_modes) == ("warn", (("GATE-IMG-004", "audit"), ("labels", "warn")))
@@ -47,6 +53,13 @@ def test_every_setting_has_a_variable() -> None:
         3,
         4,
     )
+    assert (s.header_timeout, s.body_timeout, s.max_body, s.max_connections) == (
+        2.5,
+        3.0,
+        1048576,
+        50,
+    )
+    assert s.metrics_bind == "0.0.0.0:9090"
     assert Settings.from_env({}).webhook == WebhookSettings()
 
 
@@ -61,6 +74,12 @@ def test_every_setting_has_a_variable() -> None:
         ({"GATE_WORKERS": "0"}, "GATE_WORKERS must be at least 1"),
         ({"GATE_THREADS": "two"}, "is not a whole number"),
         ({"GATE_TLS_CERT": "c.pem"}, "go together"),
+        ({"GATE_HEADER_TIMEOUT": "0"}, "GATE_HEADER_TIMEOUT=0.0 is outside (0, 30]"),
+        ({"GATE_BODY_TIMEOUT": "60"}, "GATE_BODY_TIMEOUT=60.0 is outside (0, 30]"),
+        ({"GATE_MAX_CONNECTIONS": "0"}, "GATE_MAX_CONNECTIONS must be at least 1"),
+        ({"GATE_MAX_BODY": "-1"}, "GATE_MAX_BODY must be at least 1"),
+        ({"GATE_METRICS_BIND": "0.0.0.0:8443"}, "uses the webhook's port"),
+        ({"GATE_METRICS_BIND": "metrics"}, "is not host:port"),
     ],
 )
 def test_bad_values_are_config_errors(env: dict[str, str], expected: str) -> None:
@@ -76,11 +95,8 @@ def test_serving_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         webhook=WebhookSettings(tls_cert=str(tls.cert), tls_key=str(tls.key), workers=3, threads=5)
     )
     options = gunicorn_options(settings)
-    assert options["worker_class"] == "gthread" and (options["workers"], options["threads"]) == (
-        3,
-        5,
-    )
-    assert options["certfile"] == str(tls.cert) and callable(options["ssl_context"])
+    assert (options["worker_class"], options["workers"]) == (WORKER, 3)
+    assert "certfile" not in options  # the worker serves TLS itself (gate.webhook.tls)
     assert options["control_socket_disable"] is True and options["accesslog"] is None
     prepared = prepare(settings)
     assert Path(prepared.webhook.metrics_dir).is_dir()
@@ -98,7 +114,7 @@ def test_a_broken_rotation_keeps_the_old_context(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tls = make_tls(tmp_path)
-    monkeypatch.setattr("gate.webhook.serve.RELOAD_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr("gate.webhook.tls.RELOAD_CHECK_SECONDS", 0.0)
     reloading = ReloadingContext(str(tls.cert), str(tls.key))
     before = reloading.get()
     tls.key.write_text("-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n")

@@ -1,0 +1,218 @@
+"""From the asynchronous server to the Flask app: only complete requests reach a thread.
+
+:class:`WsgiBridge` is the ASGI application ``gate serve``'s workers run (hypercorn parses
+HTTP on an event loop). It reads a request's whole body on the loop, within a deadline
+(``GATE_BODY_TIMEOUT``, counted from the end of the headers) and a size limit
+(``GATE_MAX_BODY``, for a sized body and a chunked one alike), and only then calls the WSGI
+app on its thread pool, so a client that stalls or floods holds no thread. A refused body
+gets JSON ``{"error", "hint"}``, as every other error of the webhook: 413 (too large, read no
+further), 408 (too slow); the connection is closed after either.
+
+    >>> import asyncio
+    >>> from concurrent.futures import ThreadPoolExecutor
+    >>> def hello(environ, start_response):
+    ...     start_response("200 OK", [("Content-Type", "text/plain")])
+    ...     return [environ["wsgi.input"].read()]
+    >>> bridge = WsgiBridge(hello, ThreadPoolExecutor(1), max_body=4, body_timeout=1.0)
+    >>> asyncio.run(call(bridge, b"abc"))[1]["body"]
+    b'abc'
+    >>> asyncio.run(call(bridge, b"abcdef"))[0]["status"]
+    413
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any
+
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+Route = Callable[[str], bool]
+
+
+class Refused(Exception):
+    """A request answered by the bridge itself, with JSON ``{"error", "hint"}``."""
+
+    def __init__(self, status: int, error: str, hint: str) -> None:
+        super().__init__(error)
+        self.status, self.error, self.hint = status, error, hint
+
+
+class Disconnected(Exception):
+    """The client went away before its body was complete."""
+
+
+class WsgiBridge:
+    """ASGI in front of a WSGI app: the body read on the loop, the app run on ``pool``.
+
+    ``serves(path)`` says which paths this listener answers (the metrics listener only
+    ``/metrics``); any other gets a JSON 404 without reaching the app.
+    """
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        pool: Executor,
+        *,
+        max_body: int,
+        body_timeout: float,
+        serves: Route = lambda path: True,
+    ) -> None:
+        self.app, self.pool = app, pool
+        self.max_body, self.body_timeout = max_body, body_timeout
+        self.serves = serves
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            if not self.serves(scope["path"]):
+                raise Refused(404, "Not Found", "this port serves only its own paths")
+            body = await self._body(scope, receive)
+        except Refused as refused:
+            await _answer(send, refused)
+            return
+        except Disconnected:
+            return
+        loop = asyncio.get_running_loop()
+        status, headers, content = await loop.run_in_executor(
+            self.pool, self._call, environ(scope, body)
+        )
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content, "more_body": False})
+
+    async def _body(self, scope: Message, receive: Receive) -> bytes:
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body:
+            raise self._too_large()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise Disconnected()
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        raise self._too_large()
+                    chunks.append(chunk)
+                    if not message.get("more_body"):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise Refused(
+                408,
+                f"the request body did not arrive within {self.body_timeout:g} s",
+                "send the whole body at once (GATE_BODY_TIMEOUT)",
+            ) from None
+
+    def _too_large(self) -> Refused:
+        return Refused(
+            413,
+            f"the request body is larger than {self.max_body} bytes",
+            "an AdmissionReview of one object is far smaller; the limit is GATE_MAX_BODY",
+        )
+
+    def _call(self, env: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The WSGI app on a pool thread: status, headers and the whole (small) body."""
+        answer: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            answer[:] = [int(status.split(" ", 1)[0]), headers]
+            return lambda data: None  # the legacy write(): gate's apps never call it
+
+        result = self.app(env, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        status, headers = answer
+        encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        return status, encoded, content
+
+
+def environ(scope: Message, body: bytes) -> dict[str, Any]:
+    """The WSGI environ (PEP 3333) of an ASGI HTTP scope, with the body read in full."""
+    server = scope.get("server") or ("localhost", 80)
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": "",
+        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
+        "QUERY_STRING": scope["query_string"].decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1]),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    if scope.get("client"):
+        env["REMOTE_ADDR"] = str(scope["client"][0])
+    for raw_name, raw_value in scope["headers"]:
+        name = raw_name.decode("latin-1").upper().replace("-", "_")
+        if name in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
+            continue  # the body is read: its length is below
+        key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
+        value = raw_value.decode("latin-1")
+        env[key] = f"{env[key]},{value}" if key in env else value
+    env["CONTENT_LENGTH"] = str(len(body))
+    return env
+
+
+def _content_length(scope: Message) -> int | None:
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _answer(send: Send, refused: Refused) -> None:
+    content = json.dumps({"error": refused.error, "hint": refused.hint}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
+    if refused.status != 404:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": refused.status, "headers": headers})
+    await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+async def call(app: Callable[..., Awaitable[None]], body: bytes) -> list[Message]:
+    """``POST /`` with ``body`` through an ASGI ``app``: the messages it sent (for doctests)."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "http_version": "1.1",
+        "headers": [(b"content-length", b"%d" % len(body))],
+    }
+    incoming = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent

@@ -1,0 +1,217 @@
+"""gunicorn's worker for ``gate serve``: HTTP read on an event loop (hypercorn), app on threads.
+
+gunicorn stays the process manager (workers forked, restarted when they die, graceful stop,
+prometheus files of dead workers removed, JSON logs); inside each worker, hypercorn's HTTP/1.1
+server reads every connection on one asyncio loop, and :class:`~gate.webhook.bridge.WsgiBridge`
+hands only complete requests to the Flask app's threads. The limits that keep slow and idle
+clients from holding anything that matters:
+
+- **headers**: a request's headers must be complete ``GATE_HEADER_TIMEOUT`` seconds after the
+  TLS handshake or after the previous answer on the connection (hypercorn's idle timer, which
+  the bytes a client trickles do not restart); so an idle keep-alive connection is closed
+  after that time too. The TLS handshake has the same deadline.
+- **body**: complete ``GATE_BODY_TIMEOUT`` seconds after the headers, at most
+  ``GATE_MAX_BODY`` bytes (the bridge).
+- **connections**: at most ``GATE_MAX_CONNECTIONS`` per worker. A new connection past it
+  closes the one that has waited longest for a request (idle keep-alive or stalled in its
+  headers); only when every connection is busy with a request is the new one refused.
+
+    $ gate serve --tls-cert tls.crt --tls-key tls.key      # gunicorn_options() picks GateWorker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
+
+from gunicorn.workers.base import Worker  # type: ignore[import-untyped]
+from hypercorn.app_wrappers import ASGIWrapper
+from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.asyncio.worker_context import WorkerContext
+from hypercorn.config import Config
+from hypercorn.events import Event, Updated
+
+from gate.config import Settings
+from gate.webhook.bridge import Route, WsgiBridge
+from gate.webhook.settings import port_of
+from gate.webhook.tls import serving_context
+
+log = logging.getLogger(__name__)
+HEARTBEAT_SECONDS = 1.0
+WARN_EVERY_SECONDS = 10.0
+
+
+class Connection(TCPServer):
+    """hypercorn's connection handler, noting since when it has waited for a request."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.waiting_since: float | None = time.monotonic()
+
+    async def protocol_send(self, event: Event) -> None:
+        if isinstance(event, Updated):
+            self.waiting_since = time.monotonic() if event.idle else None
+        await super().protocol_send(event)
+
+    def drop(self) -> None:
+        self.writer.close()
+
+
+class Connections:
+    """The open connections of a worker, capped at ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: set[Connection] = set()
+        self._warned = 0.0
+
+    def make_room(self) -> bool:
+        """Close the connection waiting longest when full; False when all are busy."""
+        if len(self.open) < self.limit:
+            return True
+        waiting = [c for c in self.open if c.waiting_since is not None]
+        self._warn()
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c.waiting_since or 0.0)
+        self.open.discard(oldest)
+        oldest.drop()
+        return True
+
+    def _warn(self) -> None:
+        now = time.monotonic()
+        if now - self._warned >= WARN_EVERY_SECONDS:
+            self._warned = now
+            log.warning(
+                "%d connections open in worker %d (GATE_MAX_CONNECTIONS): closing the one "
+                "waiting longest for a request",
+                len(self.open),
+                os.getpid(),
+            )
+
+
+class GateWorker(Worker):  # type: ignore[misc]
+    """A gunicorn worker serving the app with hypercorn on asyncio (uvloop when installed)."""
+
+    def run(self) -> None:
+        settings: Settings = self.app.settings
+        try:
+            import uvloop
+
+            runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+        except ImportError:  # pragma: no cover - uvloop is pinned in requirements.txt
+            runner = asyncio.Runner()
+        with runner:
+            runner.get_loop().set_exception_handler(_quiet_handshake_errors)
+            runner.run(self._serve(settings))
+
+    async def _serve(self, settings: Settings) -> None:
+        webhook = settings.webhook
+        pool = ThreadPoolExecutor(webhook.threads, thread_name_prefix="gate-http")
+        config = hypercorn_config(settings)
+        context = WorkerContext(None)
+        connections = Connections(webhook.max_connections)
+        tls = serving_context(webhook.tls_cert, webhook.tls_key) if webhook.tls_cert else None
+        metrics_port = port_of(webhook.metrics_bind) if webhook.metrics_bind else None
+        servers = []
+        for listener in self.sockets:
+            sock = listener.sock
+            on_metrics = metrics_port is not None and sock.getsockname()[1] == metrics_port
+            serves: Route = _metrics_only if on_metrics else _without_metrics(metrics_port)
+            bridge = WsgiBridge(
+                self.wsgi,
+                pool,
+                max_body=webhook.max_body,
+                body_timeout=webhook.body_timeout,
+                serves=serves,
+            )
+            app = ASGIWrapper(cast(Any, bridge))  # hypercorn's ASGI types are narrower
+
+            async def accept(
+                reader: asyncio.StreamReader, writer: asyncio.StreamWriter, app: Any = app
+            ) -> None:
+                if not connections.make_room():
+                    writer.close()
+                    return
+                connection = Connection(
+                    app, asyncio.get_running_loop(), config, context, {}, reader, writer
+                )
+                connections.open.add(connection)
+                try:
+                    await connection
+                finally:
+                    connections.open.discard(connection)
+
+            secure = tls if not on_metrics else None
+            servers.append(
+                await asyncio.start_server(
+                    accept,
+                    sock=sock,
+                    ssl=secure,
+                    ssl_handshake_timeout=webhook.header_timeout if secure else None,
+                    backlog=2048,
+                )
+            )
+        await self._until_stopped()
+        await self._stop(servers, context, connections, pool)
+
+    async def _until_stopped(self) -> None:
+        while self.alive:
+            self.notify()
+            if self.ppid != os.getppid():
+                log.warning("gate worker %d: parent changed, stopping", os.getpid())
+                return
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def _stop(
+        self,
+        servers: list[asyncio.Server],
+        context: WorkerContext,
+        connections: Connections,
+        pool: ThreadPoolExecutor,
+    ) -> None:
+        for server in servers:
+            server.close()
+        await context.terminated.set()  # connections close once their request is answered
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        for connection in list(connections.open):
+            if connection.waiting_since is not None:
+                connection.drop()
+        while connections.open and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    webhook = settings.webhook
+    config = Config()
+    config.keep_alive_timeout = webhook.header_timeout
+    config.read_timeout = None  # the header timer and the bridge's body deadline bound reads
+    config.h11_max_incomplete_size = 16 * 1024  # request line and headers
+    config.include_server_header = False
+    config.accesslog = None
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.alpn_protocols = ["http/1.1"]
+    return config
+
+
+def _metrics_only(path: str) -> bool:
+    return path == "/metrics"
+
+
+def _without_metrics(metrics_port: int | None) -> Route:
+    if metrics_port is None:
+        return lambda path: True
+    return lambda path: path != "/metrics"
+
+
+def _quiet_handshake_errors(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """Failed TLS handshakes (scanners, clients that do not trust the CA) are not errors."""
+    if isinstance(context.get("exception"), ssl.SSLError | ConnectionError):
+        return
+    loop.default_exception_handler(context)
