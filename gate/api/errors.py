@@ -3,7 +3,8 @@
 A :class:`~gate.errors.GateError` maps by class, then by ``kind``; anything else from
 Google APIs or the registry is a 502 (nothing was done). Werkzeug's own errors on
 ``/v1`` paths (unknown path 404, wrong method 405, body too large 413) are JSON too;
-on other paths (admission, health) they are left exactly as before.
+on other paths (admission, health) they are left to the app: the webhook's app answers them
+with the same JSON and hints of its own (:mod:`gate.webhook.errors`).
 
     >>> from flask import Flask
     >>> app = Flask("t")

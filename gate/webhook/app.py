@@ -25,7 +25,7 @@ from gate.facts.metadata import ImageFacts
 from gate.policy.engines import create_engine, policy_source
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef
-from gate.webhook import admission, health, metrics, mutate
+from gate.webhook import admission, errors, health, metrics, mutate
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import CachedFacts, TTLCache
 from gate.webhook.evaluator import ImageEvaluator, Key
@@ -100,4 +100,5 @@ def create_app(
     for blueprint in (admission.blueprint, mutate.blueprint, health.blueprint, metrics.blueprint):
         app.register_blueprint(blueprint)
     install_api(app, settings, engine=engine, facts=facts)  # the /v1 signing API
+    errors.install(app)  # JSON errors on every path
     return app

@@ -5,8 +5,9 @@ HTTP on an event loop). It reads a request's whole body on the loop, within a de
 (``GATE_BODY_TIMEOUT``, counted from the end of the headers) and a size limit
 (``GATE_MAX_BODY``, for a sized body and a chunked one alike), and only then calls the WSGI
 app on its thread pool, so a client that stalls or floods holds no thread. A refused body
-gets JSON ``{"error", "hint"}``, as every other error of the webhook: 413 (too large, read no
-further), 408 (too slow); the connection is closed after either.
+gets JSON ``{"error", "hint"}``, as every other error of the webhook: 413 (too large: the rest
+is read and dropped for at most ``DRAIN_SECONDS``, so that the client, still sending, reads the
+answer instead of a reset), 408 (too slow); the connection is closed after either.
 
     >>> import asyncio
     >>> from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ further), 408 (too slow); the connection is closed after either.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import sys
@@ -30,12 +32,15 @@ from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any
 
+from gate.webhook.errors import HINTS
+
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Route = Callable[[str], bool]
+DRAIN_SECONDS = 2.0
 
 
 class Refused(Exception):
@@ -75,10 +80,12 @@ class WsgiBridge:
             return
         try:
             if not self.serves(scope["path"]):
-                raise Refused(404, "Not Found", "this port serves only its own paths")
+                raise Refused(404, "Not Found", "this port serves /metrics only, or all but it")
             body = await self._body(scope, receive)
         except Refused as refused:
             await _answer(send, refused)
+            if refused.status == 413:
+                await _drain(receive)
             return
         except Disconnected:
             return
@@ -110,17 +117,11 @@ class WsgiBridge:
                         return b"".join(chunks)
         except TimeoutError:
             raise Refused(
-                408,
-                f"the request body did not arrive within {self.body_timeout:g} s",
-                "send the whole body at once (GATE_BODY_TIMEOUT)",
+                408, f"the request body did not arrive within {self.body_timeout:g} s", HINTS[408]
             ) from None
 
     def _too_large(self) -> Refused:
-        return Refused(
-            413,
-            f"the request body is larger than {self.max_body} bytes",
-            "an AdmissionReview of one object is far smaller; the limit is GATE_MAX_BODY",
-        )
+        return Refused(413, f"the request body is larger than {self.max_body} bytes", HINTS[413])
 
     def _call(self, env: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """The WSGI app on a pool thread: status, headers and the whole (small) body."""
@@ -187,12 +188,23 @@ def _content_length(scope: Message) -> int | None:
 
 
 async def _answer(send: Send, refused: Refused) -> None:
-    content = json.dumps({"error": refused.error, "hint": refused.hint}).encode()
+    content = json.dumps({"error": refused.error, "hint": refused.hint, "kind": "http"}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(content))]
     if refused.status != 404:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": refused.status, "headers": headers})
     await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
+async def _drain(receive: Receive) -> None:
+    """Read and drop what the client still sends, for a while: closing a socket with unread
+    data resets the connection, and the client would lose the 413 it has not read yet."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect" or not message.get("more_body"):
+                    return
 
 
 async def call(app: Callable[..., Awaitable[None]], body: bytes) -> list[Message]:

@@ -99,12 +99,16 @@ def test_a_body_over_the_limit_is_413(make_api: ApiFactory, issuer: Issuer) -> N
     assert reply.status_code == 413 and "GATE_API_MAX_BODY" in reply.json["hint"]
 
 
-def test_routing_errors_are_json_on_v1_only(client: Any, issuer: Issuer) -> None:
+def test_routing_errors_are_json_with_the_api_hints_on_v1(client: Any, issuer: Issuer) -> None:
     reply = client.get("/v1/evaluate", headers=bearer(issuer.token()))
     assert reply.status_code == 405 and "POST" in reply.headers["Allow"]
     conforms("Error", reply.json)
+    assert "/v1 operations take POST" in reply.json["hint"]
     assert client.post("/v1/nothing", json={}).status_code == 404
-    assert not client.get("/validate").is_json  # admission keeps werkzeug's answers
+    admission = client.get("/validate")  # the webhook's answers are JSON too, its own hints
+    assert (
+        admission.status_code == 405 and "/validate and /mutate take POST" in admission.json["hint"]
+    )
 
 
 def test_the_api_is_off_without_an_audience(make_api: ApiFactory, issuer: Issuer) -> None:
