@@ -3,7 +3,8 @@
 Cloud Logging (GKE's logging agent) takes ``severity``, ``message`` and ``time`` from a
 JSON line and keeps the other fields in ``jsonPayload``. Each review gives exactly one
 decision line (logger ``gate.decision``) with the review uid, the object, every image with
-its resolved digest, and the decision. Objects, environment values and request bodies are
+its resolved digest, and the decision; a line is at most 64 KB, past that its findings are
+summarised and it says so (:mod:`gate.webhook.logsize`). Objects, environment values and request bodies are
 never logged: they can hold secrets.
 
     >>> import io
@@ -22,6 +23,8 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
+
+from gate.webhook.logsize import LINE_BYTES, clip, fit_decision
 
 if TYPE_CHECKING:
     from gate.webhook.evaluator import ImageResult
@@ -126,4 +129,10 @@ def log_decision(
     )
     if outcome.route == "break-glass":
         summary = f"BREAK-GLASS: admitted without enforcement: {summary}"
-    decision_log.log(level, summary, extra={"fields": fields})
+    fitted = fit_decision(fields)
+    if fitted is not fields:
+        summary = clip(summary, 512) + (
+            f" (log line cut to {LINE_BYTES // 1024} KB: {len(outcome.items)} findings and "
+            f"{len(results)} images summarised, see findings_by_policy)"
+        )
+    decision_log.log(level, summary, extra={"fields": fitted})

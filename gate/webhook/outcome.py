@@ -4,10 +4,14 @@ Each violation gets its mode (:mod:`gate.webhook.modes`): ``enforce`` ones deny 
 listed in the message by container and image, with the fix; ``warn`` ones become
 Kubernetes warnings; ``audit`` ones only reach the log and the audit annotations. Errors
 take the namespace's mode and, in ``enforce``, deny unless fail-open is set. Warnings
-keep the API server's limits: at most 120 characters each, 4096 in all.
+keep the API server's limits: at most 120 characters each, 4096 in all. The message is at
+most 8,000 characters and always names the first problems: each line is cut to
+``LINE_CHARS`` (an image to ``IMAGE_CHARS``), so one very long image string or text never
+pushes every problem out.
 
     >>> from gate.policy.interface import Finding
     >>> from gate.webhook.evaluator import ImageResult
+from gate.webhook.logsize import clip
     >>> from gate.webhook.workloads import Container
     >>> v = Finding("GATE-REF-001", "digest", "high", "digest required", "no digest", "pin it")
     >>> r = ImageResult((Container("web", "regular", "nginx"),), "nginx", "",
@@ -26,9 +30,11 @@ from dataclasses import dataclass, field
 
 from gate.policy.interface import Decision
 from gate.webhook.evaluator import ImageResult
+from gate.webhook.logsize import clip
 from gate.webhook.modes import Mode, ModeTable
 
 WARNING_CHARS, WARNINGS_TOTAL, MESSAGE_CHARS = 120, 4096, 8000
+LINE_CHARS, IMAGE_CHARS, CONTAINER_CHARS = 1000, 200, 80
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,9 @@ class Item:
     text: str  # what is wrong (and how to fix it)
 
     def line(self) -> str:
-        return f"- {self.container}, image {self.image}: [{self.code}] {self.text}"
+        """The message line: container and image cut short, the whole line at most LINE_CHARS."""
+        where = f"- {clip(self.container, CONTAINER_CHARS)}, image {clip(self.image, IMAGE_CHARS)}"
+        return clip(f"{where}: [{self.code}] {self.text}", LINE_CHARS)
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,10 @@ def _message(denying: Sequence[Item]) -> str:
     count = len(denying)
     lines = [f"gate denied the request: {count} problem{'s' * (count != 1)}"]
     size = len(lines[0])
+    room = MESSAGE_CHARS - 60  # for the closing "... and N more" line
     for index, item in enumerate(denying):
         line = item.line()
-        if size + len(line) > MESSAGE_CHARS:
+        if size + 1 + len(line) > room:
             lines.append(f"... and {count - index} more (see gate's logs)")
             break
         lines.append(line)
