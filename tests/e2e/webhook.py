@@ -342,7 +342,8 @@ def deployment_env(manifests: Sequence[Mapping[str, Any]], workdir: Path) -> dic
 
     Literal values as they are; ``metadata.namespace`` references become the Deployment's
     namespace. Only what names this machine differs: the bind address and the TLS files
-    (given as flags, which take precedence) and the metrics folder.
+    (given as flags, which take precedence), the metrics port (a free one on 127.0.0.1)
+    and the metrics folder.
     """
     found = [m for m in manifests if m.get("kind") == "Deployment"]
     assert len(found) == 1, f"expected one Deployment in deploy/kubernetes, found {len(found)}"
@@ -360,6 +361,8 @@ def deployment_env(manifests: Sequence[Mapping[str, Any]], workdir: Path) -> dic
             env[item["name"]] = deployment["metadata"]["namespace"]
     for name in ("GATE_BIND", "GATE_TLS_CERT", "GATE_TLS_KEY"):
         env.pop(name, None)
+    if "GATE_METRICS_BIND" in env:
+        env["GATE_METRICS_BIND"] = f"127.0.0.1:{free_port()}"
     if "GATE_METRICS_DIR" in env:
         env["GATE_METRICS_DIR"] = str(workdir / "metrics")
         (workdir / "metrics").mkdir(parents=True, exist_ok=True)

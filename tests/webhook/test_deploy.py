@@ -53,6 +53,7 @@ def test_the_manifests_render_every_object(objects: dict[str, dict[str, Any]]) -
         "MutatingWebhookConfiguration",
         "Issuer",
         "Certificate",
+        "NetworkPolicy",
     }
     namespace = objects["Namespace"]["metadata"]["name"]
     for kind, obj in objects.items():
@@ -148,6 +149,68 @@ def test_the_mutating_webhook_registration(objects: dict[str, dict[str, Any]]) -
         config["metadata"]["annotations"][annotation]
         == validating_config["metadata"]["annotations"][annotation]
     )
+
+
+def container_port(objects: dict[str, dict[str, Any]], name: str) -> int:
+    (gate,) = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
+    (port,) = [p["containerPort"] for p in gate["ports"] if p["name"] == name]
+    return int(port)
+
+
+def test_the_deployment_serves_the_new_way_with_its_limits(
+    objects: dict[str, dict[str, Any]],
+) -> None:
+    """gate serve's read deadlines are set, and /metrics has a port of its own."""
+    pod = objects["Deployment"]["spec"]["template"]
+    (gate,) = pod["spec"]["containers"]
+    assert gate["command"] == ["gate", "serve"]
+    env = {e["name"]: e.get("value") for e in gate["env"]}
+    for name in ("GATE_HEADER_TIMEOUT", "GATE_BODY_TIMEOUT"):
+        assert 0 < float(env[name]) <= 10, name
+    assert int(env["GATE_MAX_CONNECTIONS"]) >= 100
+    assert int(env["GATE_BIND"].rsplit(":", 1)[1]) == container_port(objects, "https")
+    metrics = container_port(objects, "metrics")
+    assert int(env["GATE_METRICS_BIND"].rsplit(":", 1)[1]) == metrics
+    annotations = pod["metadata"]["annotations"]
+    assert (annotations["prometheus.io/port"], annotations["prometheus.io/scheme"]) == (
+        str(metrics),
+        "http",
+    )
+
+
+def test_the_network_policy(objects: dict[str, dict[str, Any]]) -> None:
+    """The webhook port only from the control plane, the metrics port only from monitoring."""
+    policy = objects["NetworkPolicy"]["spec"]
+    labels = objects["Deployment"]["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    webhook, metrics = policy["ingress"]
+    assert webhook["ports"] == [{"port": "https", "protocol": "TCP"}]
+    sources = webhook["from"]
+    assert sources[0] == {"ipBlock": {"cidr": "192.0.2.0/28"}}  # the placeholder: matches nothing
+    assert sources[1] == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "konnectivity-agent"}},
+    }
+    assert len(sources) == 2
+    assert metrics["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+    assert metrics["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+    service = objects["Service"]["spec"]["ports"]
+    assert [p["targetPort"] for p in service] == ["https"]  # the Service exposes no metrics
+
+
+def test_the_control_plane_range_overlay(objects: dict[str, dict[str, Any]]) -> None:
+    overlay = render(DEPLOY / "overlays" / "gke-control-plane")
+    policy = overlay["NetworkPolicy"]["spec"]
+    assert policy["ingress"][0]["from"][0] == {"ipBlock": {"cidr": "172.16.0.0/28"}}
+    base = objects["NetworkPolicy"]["spec"]
+    assert policy["ingress"][0]["from"][1:] == base["ingress"][0]["from"][1:]
+    assert policy["ingress"][1] == base["ingress"][1]
+    assert {k: v for k, v in overlay.items() if k != "NetworkPolicy"} == {
+        k: v for k, v in objects.items() if k != "NetworkPolicy"
+    }
 
 
 def test_the_opa_sidecar_overlay(objects: dict[str, dict[str, Any]]) -> None:

@@ -196,3 +196,23 @@ def test_plain_http_only_when_asked(tmp_path: Path) -> None:
     with ServedGate(None, workers=1, log=tmp_path / "gate.log") as gate:
         response = gate.post(review(workload("Pod", TAG_ONLY))).json()["response"]
         assert response["allowed"] is False
+
+
+def test_metrics_on_a_port_of_their_own(tls: Tls, tmp_path: Path) -> None:
+    """GATE_METRICS_BIND: /metrics over plain HTTP there, and nowhere else; nothing else there."""
+    port = free_port()
+    env = {"GATE_METRICS_BIND": f"127.0.0.1:{port}"}
+    with ServedGate(tls, env=env, log=tmp_path / "gate.log") as gate:
+        for _ in range(4):
+            gate.post(review(workload("Pod", TAG_ONLY)))
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        assert metrics.ok and "gate_admission_reviews_total" in metrics.text
+        denied = [
+            line
+            for line in metrics.text.splitlines()
+            if line.startswith("gate_admission_reviews_total") and 'result="denied"' in line
+        ]
+        assert sum(float(line.split()[-1]) for line in denied) >= 4
+        elsewhere = requests.post(f"http://127.0.0.1:{port}/validate", json={}, timeout=10)
+        assert elsewhere.status_code == 404 and "hint" in elsewhere.json()
+        assert gate.session.get(f"{gate.url}/metrics", timeout=10).status_code == 404
