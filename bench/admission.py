@@ -4,6 +4,7 @@ asking a real OPA server, the same reviews and decisions, in one run.
 
     python bench/admission.py            # about 15 minutes on a 2-core machine
     python bench/admission.py --quick    # about 3 minutes (1,000 distinct images, short runs)
+    python bench/admission.py --servers  # only 0. below: the HTTP server before and after
 
 It runs ``gate serve`` (gunicorn, threaded workers, TLS from a test CA) twice at once: on
 the embedded engine, and with ``--engine opa`` against a real OPA server (``opa run
@@ -11,6 +12,9 @@ the embedded engine, and with ``--engine opa`` against a real OPA server (``opa 
 compliant sample with a clean scan inside), and each measurement runs on one and then the
 other, back to back, so that both see the same machine. It prints:
 
+0. **server before/after** (issue 12): warm reviews/s and CPU per review of ``gate serve``
+   (gunicorn workers reading HTTP on an event loop, hypercorn) beside the gthread server it
+   replaced (``bench/gthread_gate.py``), both on the embedded engine, alternating rounds;
 1. **throughput**: single-container Pod reviews, warm caches, closed loop at a fixed
    concurrency (wrk when installed, else a Python client): reviews/s, p50, p99, and the
    workers' CPU per review (a figure that holds on a busy machine, where rates do not);
@@ -34,6 +38,7 @@ import datetime as dt
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -118,7 +123,13 @@ def rss_mb(pid: int) -> float:
 
 @contextmanager
 def served(
-    tls: Tls, facts: Path, engine: str, opa: OpaServer, workers: int, **env: str
+    tls: Tls,
+    facts: Path,
+    engine: str,
+    opa: OpaServer,
+    workers: int,
+    command: list[str] | None = None,
+    **env: str,
 ) -> Iterator[ServedGate]:
     environment = {
         "GATE_ENGINE": engine,
@@ -126,7 +137,9 @@ def served(
         "GATE_LOG_LEVEL": "WARNING",
         **env,
     }
-    with ServedGate(tls, ["--metadata", str(facts)], env=environment, workers=workers) as gate:
+    with ServedGate(
+        tls, ["--metadata", str(facts)], env=environment, workers=workers, command=command
+    ) as gate:
         yield gate
 
 
@@ -219,6 +232,42 @@ def warm_phase(
         print(f"  {engine} worker RSS: {memory}{extra}")
 
 
+def server_phase(tls: Tls, facts: Path, opa: OpaServer, args: argparse.Namespace) -> None:
+    """Warm reviews/s: gate serve now beside the gthread server before it, rounds alternating."""
+    print("\n== HTTP server: gthread before (bench/gthread_gate.py) / event loop now (gate serve)")
+    single = pod(COMPLIANT)
+    old = [sys.executable, str(REPO / "bench" / "gthread_gate.py")]
+    with (
+        served(tls, facts, "embedded", opa, args.workers, GATE_DECISION_CACHE_TTL=LONG) as new,
+        served(
+            tls, facts, "embedded", opa, args.workers, command=old, GATE_DECISION_CACHE_TTL=LONG
+        ) as before,
+    ):
+        gates = {"gthread": before, "event loop": new}
+        for gate in gates.values():
+            warm(gate, tls, constant(single), 400)
+        rates: dict[str, list[float]] = {name: [] for name in gates}
+        cpu: dict[str, list[float]] = {name: [] for name in gates}
+        for round_ in range(args.rounds):
+            for name, gate in gates.items():
+                pids = children(gate.pid)
+                spent = cpu_seconds(pids)
+                result = load(gate, tls, single, args.concurrency, args.duration)
+                cpu[name].append((cpu_seconds(pids) - spent) / max(result.requests, 1) * 1000)
+                rates[name].append(result.rate)
+                print(
+                    f"  round {round_ + 1} {name:<10} {result.rate:7.0f}/s  p50 {result.p50_ms:6.2f} "
+                    f"ms  p99 {result.p99_ms:7.2f} ms  errors {result.errors}  "
+                    f"CPU {cpu[name][-1]:.2f} ms/review"
+                )
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    print(
+        f"  median: gthread {median['gthread']:.0f}/s, event loop {median['event loop']:.0f}/s "
+        f"({median['event loop'] / max(median['gthread'], 1e-9):.2f}x); CPU/review "
+        f"{statistics.median(cpu['gthread']):.2f} vs {statistics.median(cpu['event loop']):.2f} ms"
+    )
+
+
 def cold_phase(gates: Gates, tls: Tls, args: argparse.Namespace, table: Table) -> None:
     """Decision cache off (facts still cached): what the engine costs per review."""
     print("\n== decision cache off (GATE_DECISION_CACHE_TTL=0; facts cached)")
@@ -254,6 +303,8 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--opa", help="path of the opa binary")
+    parser.add_argument("--servers", action="store_true", help="only the server before/after")
+    parser.add_argument("--rounds", type=int, default=3, help="server before/after rounds (3)")
     args = parser.parse_args()
     args.duration = args.duration or (4.0 if args.quick else 10.0)
     args.short = 3.0 if args.quick else 5.0
@@ -268,6 +319,10 @@ def main() -> int:
         tls = make_tls(Path(folder))
         facts = trial_facts(Path(folder))
         print(f"opa: {opa.url}; gate serve: {args.workers} workers, trial facts for every image")
+        server_phase(tls, facts, opa, args)
+        if args.servers:
+            print(f"\nload average now {os.getloadavg()}")
+            return 0
         with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL=LONG) as gates:
             warm_phase(gates, tls, opa, args, table)
         with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL="0") as gates:
