@@ -11,7 +11,6 @@ pushes every problem out.
 
     >>> from gate.policy.interface import Finding
     >>> from gate.webhook.evaluator import ImageResult
-from gate.webhook.logsize import clip
     >>> from gate.webhook.workloads import Container
     >>> v = Finding("GATE-REF-001", "digest", "high", "digest required", "no digest", "pin it")
     >>> r = ImageResult((Container("web", "regular", "nginx"),), "nginx", "",
