@@ -107,7 +107,7 @@ def test_the_webhook_registration(objects: dict[str, dict[str, Any]]) -> None:
     gate_ns = objects["Namespace"]["metadata"]["name"]
     (expression,) = hook["namespaceSelector"]["matchExpressions"]
     assert expression["key"] == "kubernetes.io/metadata.name" and expression["operator"] == "NotIn"
-    assert set(expression["values"]) == {"kube-system", gate_ns}
+    assert set(expression["values"]) == {"kube-system", gate_ns, "cert-manager"}
     covered = {
         (group, resource)
         for rule in hook["rules"]
@@ -149,6 +149,20 @@ def test_the_mutating_webhook_registration(objects: dict[str, dict[str, Any]]) -
         config["metadata"]["annotations"][annotation]
         == validating_config["metadata"]["annotations"][annotation]
     )
+
+
+def test_the_namespaces_the_api_server_skips_are_the_ones_gate_exempts(
+    objects: dict[str, dict[str, Any]],
+) -> None:
+    """cert-manager issues gate's certificate: neither webhook may refuse its pods."""
+    (hook,) = objects["ValidatingWebhookConfiguration"]["webhooks"]
+    (expression,) = hook["namespaceSelector"]["matchExpressions"]
+    (gate,) = objects["Deployment"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value", "") for e in gate["env"]}
+    exempt = set(env["GATE_EXEMPT_NAMESPACES"].split(","))
+    gate_ns = objects["Namespace"]["metadata"]["name"]
+    assert "cert-manager" in exempt
+    assert set(expression["values"]) == exempt | {gate_ns}
 
 
 def container_port(objects: dict[str, dict[str, Any]], name: str) -> int:
