@@ -36,12 +36,24 @@ test_user_root_or_uid_zero_is_a_violation_at_the_user_line if {
 	build.lines(root_user.violation) == {8} with input as _user("0:0")
 	build.lines(root_user.violation) == {8} with input as _user("root:app")
 	build.lines(root_user.violation) == {8} with input as _user("00")
+	build.lines(root_user.violation) == {8} with input as _user("+0")
+	build.lines(root_user.violation) == {8} with input as _user("-0:app")
+}
+
+test_users_the_runtime_wraps_or_refuses_are_violations if {
+	every user in ["4294967296", "-1", "2147483648", "1000:-1", "1000:1:1"] {
+		build.lines(root_user.violation) == {8} with input as _user(user)
+	}
+	some finding in root_user.violation with input as _user("4294967296")
+	contains(finding.msg, "USER 4294967296 (line 8) makes the final stage run as root where the runtime wraps uids")
 }
 
 test_a_non_root_user_passes if {
 	count(root_user.violation) == 0 with input as _user("65532")
 	count(root_user.violation) == 0 with input as _user("app:app")
 	count(root_user.violation) == 0 with input as _user("1000:0")
+	count(root_user.violation) == 0 with input as _user("+1000")
+	count(root_user.violation) == 0 with input as _user("2147483647")
 }
 
 test_a_nonroot_base_passes_without_user if {

@@ -173,3 +173,108 @@ test_missing_user_is_root if {
 test_default_parameters_match_data_json if {
 	non_root._defaults == data.gate.params.non_root
 }
+
+# The image user as runc and containerd read it (gate.lib.users), one row per User:
+# [violations, warnings] without a securityContext, in strict mode, with
+# runAsNonRoot: true, and with runAsUser: 1000.
+_runtime_cases := {
+	# uid 0 in every spelling: root; runAsNonRoot holds (the kubelet refuses it)
+	"": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"root": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"0": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"+0": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"-0": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"00": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"+00": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"-000": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	":1000": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"+0:1000": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"-0:-0": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"0:0:0": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	"root:wheel": [[1, 0], [1, 0], [0, 0], [0, 0]],
+	# 0 modulo 2^32: root where the runtime wraps; runAsNonRoot does not hold
+	"4294967296": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"+4294967296": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"-4294967296": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"8589934592:1000": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"-9223372036854775808": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	# refused or misread by the runtime: never a named user
+	"-1": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"2147483648": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"4294967297": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"9223372036854775808": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"99999999999999999999": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"1000:-1": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"1000:4294967296": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"nova:2147483648": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	"1000:1000:1000": [[1, 0], [1, 0], [1, 0], [0, 0]],
+	# a uid in 1..2147483647: non-root
+	"1": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	"+1000": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	"01000": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	"2147483647": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	"65532:0": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	"1000:-0": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	"1000:staff": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	"1000:": [[0, 0], [0, 0], [0, 0], [0, 0]],
+	# names (strconv.Atoi refuses them): a warning, a violation in strict mode
+	"nova": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	"ROOT": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	" 0": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	"0 ": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	"0x0": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	"1_000": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	"1e3": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	"+": [[0, 1], [1, 0], [0, 0], [0, 0]],
+	"nova:0": [[0, 1], [1, 0], [0, 0], [0, 0]],
+}
+
+test_runtime_users_without_a_security_context if {
+	every user, expected in _runtime_cases {
+		doc := _input([user], _workload({}))
+		violations := non_root.violation with input as doc with data.gate.params.non_root.strict as false
+		warnings := non_root.warning with input as doc with data.gate.params.non_root.strict as false
+		[count(violations), count(warnings)] == expected[0]
+	}
+}
+
+test_runtime_users_in_strict_mode if {
+	every user, expected in _runtime_cases {
+		doc := _input([user], _workload({}))
+		violations := non_root.violation with input as doc with data.gate.params.non_root.strict as true
+		warnings := non_root.warning with input as doc with data.gate.params.non_root.strict as true
+		[count(violations), count(warnings)] == expected[1]
+	}
+}
+
+test_runtime_users_with_run_as_non_root if {
+	every user, expected in _runtime_cases {
+		doc := _input([user], _workload({"runAsNonRoot": true}))
+		violations := non_root.violation with input as doc with data.gate.params.non_root.strict as true
+		warnings := non_root.warning with input as doc with data.gate.params.non_root.strict as true
+		[count(violations), count(warnings)] == expected[2]
+	}
+}
+
+test_runtime_users_with_run_as_user if {
+	every user, expected in _runtime_cases {
+		doc := _input([user], _workload({"runAsUser": 1000}))
+		violations := non_root.violation with input as doc with data.gate.params.non_root.strict as true
+		warnings := non_root.warning with input as doc with data.gate.params.non_root.strict as true
+		[count(violations), count(warnings)] == expected[3]
+	}
+}
+
+test_wrapping_uid_message if {
+	doc := _input(["4294967296"], _workload({"runAsNonRoot": true}))
+	some v in non_root.violation with input as doc
+	contains(v.msg, "runs as root on runtimes without a uid range check (config User is '4294967296': the uid is 0")
+	contains(v.msg, "expected a numeric USER in 1..2147483647 in the image (e.g. 65532) or a securityContext")
+}
+
+test_invalid_user_message if {
+	doc := _input(["1000:-1"], null)
+	some v in non_root.violation with input as doc
+	contains(v.msg, "has an invalid config User '1000:-1' (gid -1 is outside 0..2147483647): current runtimes")
+	v.platform == "linux/amd64"
+}

@@ -400,7 +400,8 @@ TAGS = (None, "latest", "LATEST", "Latest", "stable", "Stable", "dev", "1.2.3", 
 USERS = (
     "", "root", "ROOT", "0", "00", "0:0", "0:1000", "root:root", "root:wheel", "1000",
     "1000:1000", "65532", "65532:65532", "10001:0", "nobody", "app:app", "nginx",
-    "tomcat", "1000:root", ":0", "0x10", "-1", " 0", "1e3",
+    "tomcat", "1000:root", ":0", "0x10", "-1", " 0", "1e3", "+0", "-0", "4294967296",
+    "-4294967296", "2147483648", "2147483647", "1000:-1", "1:2:3", "99999999999999999999",
 )  # fmt: skip
 ENV_NAMES = (
     "PATH", "HOME", "LANG", "PASSWORD", "DB_PASSWORD", "db_password", "MYSQL_ROOT_PASSWORD",
@@ -688,6 +689,93 @@ def test_parity_on_generated_documents(pairs: Pairs, variant: str) -> None:
         pair.check(doc)
 
     check()
+
+
+# -- image users as the runtime reads them (GATE-IMG-001) --------------------------------
+
+# User -> what runc / containerd make of it (policies/lib/users.rego): uid 0 in every
+# spelling, a uid that wraps to 0 modulo 2^32, one the runtime refuses, a uid in
+# 1..2147483647, a name.
+RUNTIME_USERS = {
+    "": "root", "root": "root", "0": "root", "+0": "root", "-0": "root", "00": "root",
+    "+00": "root", ":1000": "root", "-0:-0": "root", "0:0:0": "root", "root:wheel": "root",
+    "4294967296": "wraps", "+4294967296": "wraps", "-4294967296": "wraps",
+    "8589934592:1000": "wraps", "-9223372036854775808": "wraps",
+    "-1": "invalid", "2147483648": "invalid", "4294967297": "invalid",
+    "9223372036854775808": "invalid", "99999999999999999999": "invalid",
+    "1000:-1": "invalid", "1000:4294967296": "invalid", "1000:1000:1000": "invalid",
+    "1": "numeric", "+1000": "numeric", "01000": "numeric", "2147483647": "numeric",
+    "65532:0": "numeric", "1000:staff": "numeric",
+    "nova": "named", "ROOT": "named", " 0": "named", "0x0": "named", "1_000": "named",
+    "1e3": "named", "+": "named", "nova:0": "named",
+}  # fmt: skip
+
+SECURITY_CONTEXTS = {
+    "none": {},
+    "runAsNonRoot": {"runAsNonRoot": True},
+    "runAsUser": {"runAsUser": 1000},
+}
+
+
+def expected_non_root(kind: str, context: str, strict: bool) -> str:
+    """What GATE-IMG-001 must say: "violation", "warning" or "pass"."""
+    if context == "runAsUser" or kind == "numeric":
+        return "pass"  # runAsUser replaces the image user
+    if kind in ("wraps", "invalid"):
+        return "violation"  # the kubelet reads these as non-zero: runAsNonRoot cannot vouch
+    if context == "runAsNonRoot":
+        return "pass"  # the kubelet refuses uid 0 in every spelling and any name
+    if kind == "named" and not strict:
+        return "warning"
+    return "violation"
+
+
+def _user_document(user: str, security_context: Mapping[str, Any]) -> dict[str, Any]:
+    ref = parse_reference(FIXTURE_REFERENCES[0]).to_input()
+    workload = {
+        "namespace": "default",
+        "kind": "Pod",
+        "name": "web",
+        "operation": "CREATE",
+        "annotations": {},
+        "container": {
+            "name": "app",
+            "kind": "regular",
+            "image": FIXTURE_REFERENCES[0],
+            "security_context": dict(security_context),
+        },
+    }
+    facts = load_metadata(_sample_config())
+    doc = build_document(ref, entry_point="admission", facts=facts, workload=workload, now=NOW)
+    doc["image"]["platforms"][0]["config"]["user"] = user
+    validate_document(doc)
+    return doc
+
+
+def _non_root_outcome(decision: Mapping[str, Any]) -> str:
+    def ours(kind: str) -> list[Any]:
+        return [f for f in decision[kind] if f["id"] == "GATE-IMG-001"]
+
+    violations, warnings = ours("violations"), ours("warnings")
+    assert len(violations) + len(warnings) <= 1, decision
+    return "violation" if violations else "warning" if warnings else "pass"
+
+
+@pytest.mark.parametrize("variant", ["defaults", "strict"])
+def test_runtime_users_on_both_engines(pairs: Pairs, variant: str) -> None:
+    """Every User in RUNTIME_USERS, under each securityContext: both engines agree, and
+    GATE-IMG-001 decides as the runtime would run it."""
+    pair = pairs.get(variant)
+    wrong = []
+    for user, kind in RUNTIME_USERS.items():
+        for context, security_context in SECURITY_CONTEXTS.items():
+            full = pair.check(_user_document(user, security_context))[Scope.FULL]
+            assert full[0] == "value", (user, context, full)
+            got = _non_root_outcome(full[1])
+            expected = expected_non_root(kind, context, strict=variant == "strict")
+            if got != expected:
+                wrong.append(f"User {user!r} ({kind}), {context}: {got}, expected {expected}")
+    assert not wrong, "\n".join(wrong)
 
 
 def test_canonical_sorts_nested_lists_only() -> None:
