@@ -177,6 +177,35 @@ def push_image(
     return pusher.manifest(repo, tag or digest_of(body), body, media_type)
 
 
+def index_entry(
+    pushed: Pushed, platform: dict[str, str] | None = None, **fields: Any
+) -> dict[str, Any]:
+    """An index's descriptor of ``pushed``; ``fields`` (``artifactType``, ``annotations``,
+    even ``mediaType``) are added or replace the computed ones."""
+    entry: dict[str, Any] = {
+        "mediaType": pushed.media_type,
+        "digest": pushed.digest,
+        "size": pushed.size,
+    }
+    if platform is not None:
+        entry["platform"] = platform
+    return {**entry, **fields}
+
+
+def push_index_of(
+    pusher: Pusher,
+    repo: str,
+    manifests: list[dict[str, Any]],
+    *,
+    tag: str | None = None,
+    docker: bool = False,
+) -> Pushed:
+    """An index holding exactly ``manifests`` (descriptors, see :func:`index_entry`)."""
+    media_type = DOCKER_LIST if docker else OCI_INDEX
+    body = canonical({"schemaVersion": 2, "mediaType": media_type, "manifests": manifests})
+    return pusher.manifest(repo, tag or digest_of(body), body, media_type)
+
+
 def push_index(
     pusher: Pusher,
     repo: str,
@@ -187,30 +216,12 @@ def push_index(
     attestation_for: Pushed | None = None,
     artifact: bool = False,
 ) -> Pushed:
-    """An index over ``entries`` (pushed manifest, platform), with optional extra entries."""
-    manifests: list[dict[str, Any]] = [
-        {"mediaType": p.media_type, "digest": p.digest, "size": p.size, "platform": platform}
-        for p, platform in entries
-    ]
+    """An index over ``entries`` (pushed manifest, platform), with optional extra entries:
+    BuildKit's attestation manifest (``unknown/unknown``) and a cosign signature artifact
+    without a platform (empty config)."""
+    manifests = [index_entry(p, platform) for p, platform in entries]
     if attestation_for is not None:
-        statement = pusher.blob(
-            repo, b'{"_type":"https://in-toto.io/Statement/v0.1"}', "application/vnd.in-toto+json"
-        )
-        config = image_config(architecture="unknown", os="unknown")
-        att = push_image(pusher, repo, config)
-        manifests.append(
-            {
-                "mediaType": att.media_type,
-                "digest": att.digest,
-                "size": att.size,
-                "platform": {"os": "unknown", "architecture": "unknown"},
-                "annotations": {
-                    "vnd.docker.reference.type": "attestation-manifest",
-                    "vnd.docker.reference.digest": attestation_for.digest,
-                    "in-toto.io/predicate-type": statement.digest,
-                },
-            }
-        )
+        manifests.append(attestation_entry(pusher, repo, attestation_for))
     if artifact:
         sig = push_image(
             pusher,
@@ -220,13 +231,23 @@ def push_index(
             artifact_type="application/vnd.dev.cosign.artifact.sig.v1+json",
         )
         manifests.append(
-            {
-                "mediaType": sig.media_type,
-                "digest": sig.digest,
-                "size": sig.size,
-                "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
-            }
+            index_entry(sig, artifactType="application/vnd.dev.cosign.artifact.sig.v1+json")
         )
-    media_type = DOCKER_LIST if docker else OCI_INDEX
-    body = canonical({"schemaVersion": 2, "mediaType": media_type, "manifests": manifests})
-    return pusher.manifest(repo, tag or digest_of(body), body, media_type)
+    return push_index_of(pusher, repo, manifests, tag=tag, docker=docker)
+
+
+def attestation_entry(pusher: Pusher, repo: str, subject: Pushed) -> dict[str, Any]:
+    """BuildKit's attestation manifest for ``subject``, as its index lists it."""
+    statement = pusher.blob(
+        repo, b'{"_type":"https://in-toto.io/Statement/v0.1"}', "application/vnd.in-toto+json"
+    )
+    att = push_image(pusher, repo, image_config(architecture="unknown", os="unknown"))
+    return index_entry(
+        att,
+        {"os": "unknown", "architecture": "unknown"},
+        annotations={
+            "vnd.docker.reference.type": "attestation-manifest",
+            "vnd.docker.reference.digest": subject.digest,
+            "in-toto.io/predicate-type": statement.digest,
+        },
+    )

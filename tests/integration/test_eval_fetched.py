@@ -19,7 +19,15 @@ from tests.integration.grafeas_server import (
     discovery_occurrence,
     vulnerability_occurrence,
 )
-from tests.integration.oci_push import Pusher, image_config, push_image, push_index
+from tests.integration.oci_push import (
+    Pusher,
+    attestation_entry,
+    image_config,
+    index_entry,
+    push_image,
+    push_index,
+    push_index_of,
+)
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_registry_client import binary, started  # noqa: F401 - fixtures
 
@@ -127,6 +135,44 @@ def test_multi_arch_image_with_a_root_arm64_config_is_denied_naming_the_platform
     (root,) = violations(report, "GATE-IMG-001")
     assert root["platform"] == "linux/arm64/v8"
     assert {v["policy_id"] for r in report["results"] for v in r["violations"]} == {"GATE-IMG-001"}
+
+
+def test_a_root_platform_disguised_as_an_attestation_is_judged_and_denied(
+    registry: RegistryServer,
+    grafeas: tuple[GoogleApiServer, GrafeasServicer],
+    gate_env: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The arm64 entry carries an artifactType and BuildKit's attestation annotation, but
+    its platform is linux/arm64: a node of that kind runs it, so gate judges it."""
+    pusher = Pusher(registry.url)
+    amd64 = push_image(pusher, "acme/web", image_config(user="65532", labels=LABELS))
+    arm64 = push_image(
+        pusher, "acme/web", image_config(user="root", architecture="arm64", labels=LABELS)
+    )
+    disguised = index_entry(
+        arm64,
+        {"os": "linux", "architecture": "arm64"},
+        artifactType="application/vnd.in-toto+json",
+        annotations={"vnd.docker.reference.type": "attestation-manifest"},
+    )
+    index = push_index_of(
+        pusher,
+        "acme/web",
+        [
+            index_entry(amd64, {"os": "linux", "architecture": "amd64"}),
+            disguised,
+            attestation_entry(pusher, "acme/web", amd64),
+        ],
+        tag="disguised",
+    )
+    image = f"{registry.host}/acme/web@{index.digest}"
+    scanned(grafeas[1], image, Status.FINISHED_SUCCESS)
+    code, report = evaluate(capsys, image, gate_env)
+    assert code == 1
+    (root,) = violations(report, "GATE-IMG-001")
+    assert root["platform"] == "linux/arm64"
+    assert "runs as root" in root["message"]
 
 
 def test_compliant_multi_arch_image_is_allowed(

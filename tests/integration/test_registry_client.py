@@ -30,7 +30,16 @@ from gate.facts.registry.cache import ContentCache, TagCache
 from gate.facts.registry.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from gate.reference import parse_reference
 from tests.conftest import REPO_ROOT, require, require_tool
-from tests.integration.oci_push import Pushed, Pusher, image_config, push_image, push_index
+from tests.integration.oci_push import (
+    Pushed,
+    Pusher,
+    attestation_entry,
+    image_config,
+    index_entry,
+    push_image,
+    push_index,
+    push_index_of,
+)
 from tests.integration.registry_server import RegistryServer
 from tests.integration.token_issuer import TokenIssuer
 
@@ -150,6 +159,77 @@ def test_platform_selection(registry: RegistryServer) -> None:
     assert [(p.architecture, p.config["user"]) for p in arm.platforms] == [("arm64", "root")]
     with pytest.raises(RegistryError, match="no image for platform"):
         fetch_platforms(client, reference, Deadline.after(10), platforms=["linux/s390x"])
+
+
+DISGUISE = {
+    "artifactType": "application/vnd.example.sbom",
+    "annotations": {
+        "vnd.docker.reference.type": "attestation-manifest",
+        "org.opencontainers.image.title": "not an image, honest",
+    },
+}
+
+
+def test_every_entry_a_runtime_could_run_is_judged(registry: RegistryServer) -> None:
+    """artifactType and annotations hide nothing: containerd selects an index entry by its
+    platform alone (or, without one, by its config's). Skipped: BuildKit's attestation
+    (unknown/unknown), any platform with an unknown OS or architecture, a media type that
+    is not an image manifest, a platform-less artifact whose config names no platform."""
+    pusher, repo = Pusher(registry.url), "team/disguised"
+    amd = push_image(pusher, repo, image_config(user="65532"))
+    arm = push_image(pusher, repo, image_config(user="root", architecture="arm64", variant="v8"))
+    bare = push_image(pusher, repo, image_config(user="1000", architecture="arm", variant="v7"))
+    unknown_os = push_image(pusher, repo, image_config(user="root", os="unknown"))
+    statement = pusher.blob(repo, b'{"_type":"x"}', "application/vnd.in-toto+json")
+    signature = push_image(
+        pusher, repo, b"{}", config_type="application/vnd.oci.empty.v1+json",
+        artifact_type="application/vnd.dev.cosign.artifact.sig.v1+json",
+    )  # fmt: skip
+    index = push_index_of(
+        pusher,
+        repo,
+        [
+            index_entry(amd, AMD64),
+            index_entry(arm, ARM64, **DISGUISE),  # an image whatever it says
+            index_entry(bare, artifactType="application/vnd.example.thing"),  # config: linux/arm
+            attestation_entry(pusher, repo, amd),
+            index_entry(unknown_os, {"os": "unknown", "architecture": "amd64"}),
+            index_entry(statement, AMD64),  # not a manifest: the runtime refuses it
+            index_entry(signature, artifactType="application/vnd.dev.cosign.artifact.sig.v1+json"),
+        ],
+        tag="1",
+    )
+    reference = parse_reference(f"{registry.host}/{repo}@{index.digest}")
+    facts = fetch_platforms(client_for(registry), reference, Deadline.after(10))
+    found = [(p.os, p.architecture, p.variant, p.config["user"]) for p in facts.platforms]
+    assert found == [
+        ("linux", "amd64", "", "65532"),
+        ("linux", "arm64", "v8", "root"),
+        ("linux", "arm", "v7", "1000"),
+    ]
+    assert [p.manifest_digest for p in facts.platforms] == [amd.digest, arm.digest, bare.digest]
+
+
+def test_a_platformless_artifact_whose_config_names_a_platform_is_an_error(
+    registry: RegistryServer,
+) -> None:
+    """An image config pushed under another config media type: containerd still reads its
+    platform and may run it, so gate refuses to judge around it."""
+    pusher, repo = Pusher(registry.url), "team/smuggled"
+    amd = push_image(pusher, repo, image_config(user="65532"))
+    smuggled = push_image(
+        pusher, repo, image_config(user="root", architecture="arm64"),
+        config_type="application/vnd.oci.empty.v1+json", artifact_type="application/vnd.example",
+    )  # fmt: skip
+    index = push_index_of(
+        pusher, repo, [index_entry(amd, AMD64), index_entry(smuggled, **DISGUISE)], tag="1"
+    )
+    reference = parse_reference(f"{registry.host}/{repo}@{index.digest}")
+    facts = fetch_platforms(client_for(registry), reference, Deadline.after(10))
+    # the other platform is still judged; the error joins the decision, which denies
+    assert [p.manifest_digest for p in facts.platforms] == [amd.digest]
+    (error,) = facts.errors
+    assert f"manifest {smuggled.digest} is not a container image" in error.message
 
 
 def test_docker_media_types(registry: RegistryServer) -> None:
@@ -275,7 +355,9 @@ def test_warm_fetch_makes_no_round_trip(registry: RegistryServer) -> None:
     reference = parse_reference(f"{registry.host}/team/warm@{index.digest}")
     cold = fetch_platforms(client, reference, Deadline.after(10))
     trips = client.stats()["round_trips"]
-    assert trips == 5  # index, 2 manifests, 2 configs
+    # index, 2 image manifests and their configs, and the platform-less signature
+    # artifact's manifest and empty config (read to tell that no runtime selects it)
+    assert trips == 7
     warm = fetch_platforms(client, reference, Deadline.after(10))
     assert warm == cold and client.stats()["round_trips"] == trips
 

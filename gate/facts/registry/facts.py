@@ -1,8 +1,9 @@
 """An image's platform facts, fetched from its registry: the input schema's ``platforms``.
 
 :func:`fetch_platforms` resolves the reference to a digest, reads the manifest or index,
-follows an index to each selected platform's manifest (attestations and other artifacts
-skipped) and maps each config with :func:`gate.facts.metadata.config_facts`.
+follows an index to each selected platform's manifest (entries no runtime would run
+skipped, see :func:`gate.facts.registry.manifest.is_image_entry`) and maps each config
+with :func:`gate.facts.metadata.config_facts`.
 
     >>> from gate.facts.registry import ClientOptions, RegistryClient, TransportOptions
     >>> from gate.reference import parse_reference
@@ -33,7 +34,7 @@ from gate.facts.registry.interface import (
     RegistryError,
     RegistryReader,
 )
-from gate.facts.registry.manifest import INDEX_TYPES, select_entries
+from gate.facts.registry.manifest import INDEX_TYPES, UNKNOWN, select_entries
 from gate.reference import ImageRef
 
 CONFIG_TYPES = (
@@ -95,9 +96,12 @@ def _entries(
     errors: list[RegistryError] = []
     for entry in entries:
         try:
-            found.append(_entry(client, ref, entry, deadline))
+            facts = _entry(client, ref, entry, deadline)
         except RegistryError as exc:
             errors.append(exc)
+            continue
+        if facts is not None:  # None: an artifact no runtime selects
+            found.append(facts)
     return found, errors
 
 
@@ -125,7 +129,8 @@ def _selected(facts: PlatformFacts, wanted: list[Platform]) -> bool:
 
 def _entry(
     client: RegistryReader, ref: ImageRef, entry: Descriptor, deadline: Deadline
-) -> PlatformFacts:
+) -> PlatformFacts | None:
+    """The facts of an index entry; None for an artifact no runtime would select."""
     if entry.media_type in INDEX_TYPES:
         raise RegistryError.for_ref(
             ref,
@@ -137,7 +142,29 @@ def _entry(
         raise RegistryError.for_ref(
             ref, f"index entry {entry.digest} declared as an image is an index"
         )
+    if entry.platform is None and not _names_a_platform(client, ref, manifest, deadline):
+        return None
     return _image(client, ref, manifest, entry.platform, deadline)
+
+
+def _names_a_platform(
+    client: RegistryReader, ref: ImageRef, manifest: Manifest, deadline: Deadline
+) -> bool:
+    """Whether a runtime could select an index entry without a platform.
+
+    containerd then reads the platform from the config blob, whatever its media type:
+    an image config always counts (it is judged, or refused if broken); any other
+    config counts when it names an OS and an architecture. An OCI artifact's empty
+    config ``{}`` names none, so no runtime runs it.
+    """
+    config = manifest.config
+    if config is None or config.media_type in CONFIG_TYPES:
+        return True
+    raw = client.config(ref, config, deadline)
+    if not isinstance(raw, dict):
+        return False
+    fields = (raw.get("os"), raw.get("architecture"))
+    return all(isinstance(f, str) and f not in ("", UNKNOWN) for f in fields)
 
 
 def _image(

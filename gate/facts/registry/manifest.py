@@ -1,9 +1,11 @@
 """Manifest and index documents: media types, parsing, and which index entries are images.
 
 Parsing takes bytes already checked against their digest. Docker schema 1 manifests are
-refused (unsigned by digest, deprecated, no config blob). In an index, attestation
-entries (``unknown/unknown`` platform, or a ``vnd.docker.reference.type`` annotation)
-and artifacts (an ``artifactType``) are not images and are skipped.
+refused (unsigned by digest, deprecated, no config blob). In an index, an entry is
+skipped only when no runtime would run it: a media type that is not an image manifest,
+or a platform whose OS or architecture is ``unknown`` (BuildKit's attestation
+manifests). ``artifactType`` and annotations are the pusher's word and decide nothing:
+containerd picks an entry by its platform alone.
 
     >>> doc = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",'
     >>> doc += b' "manifests": []}'
@@ -28,7 +30,7 @@ DOCKER_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
 IMAGE_TYPES = (OCI_MANIFEST, DOCKER_MANIFEST)
 INDEX_TYPES = (OCI_INDEX, DOCKER_LIST)
 ACCEPT = ", ".join((OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_LIST))
-REFERENCE_TYPE = "vnd.docker.reference.type"
+UNKNOWN = "unknown"  # BuildKit's attestation manifests are unknown/unknown
 
 _SCHEMA1_HINT = (
     "Docker schema 1 manifests are deprecated and not content-addressable: re-push the "
@@ -101,12 +103,17 @@ def _descriptor(raw: Any, where: str) -> Descriptor:
 
 
 def is_image_entry(entry: Descriptor) -> bool:
-    """Whether an index entry is a runnable image (not an attestation or other artifact)."""
-    if entry.artifact_type or entry.annotation(REFERENCE_TYPE) is not None:
+    """Whether a runtime could run an index entry, so gate must judge it.
+
+    containerd (core/images ``Manifest``) chooses an entry by its platform alone, or
+    for an entry without one by its config's platform, and lists no platform whose OS
+    or architecture is ``unknown``; ``artifactType`` and annotations play no part, so
+    they cannot hide an image from gate either.
+    """
+    if entry.media_type not in IMAGE_TYPES + INDEX_TYPES:
         return False
-    if entry.platform is not None and entry.platform.os == entry.platform.architecture == "unknown":
-        return False
-    return entry.media_type in IMAGE_TYPES + INDEX_TYPES
+    platform = entry.platform
+    return platform is None or UNKNOWN not in (platform.os, platform.architecture)
 
 
 def select_entries(index: Manifest, wanted: Iterable[Platform] | None) -> list[Descriptor]:
