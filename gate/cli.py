@@ -23,6 +23,7 @@ from gate.evaluate import FactSource, LocalFacts, evaluate_image
 from gate.facts.metadata import load_metadata
 from gate.facts.scans import load_scan_report
 from gate.policy.engines import create_engine
+from gate.policy.interface import Engine
 from gate.policy.loader import load_policy_set
 from gate.policy.rego_tests import render_junit, render_text, run_rego_tests
 from gate.report.decision import print_report, render_json
@@ -75,7 +76,7 @@ def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int
         insecure_registries=tuple(args.insecure_registry) if args.insecure_registry else None,
     )
     engine = create_engine(settings)
-    source = _fact_source(args, settings)
+    source = _fact_source(args, settings, engine)
     deadline = time.monotonic() + settings.fetch_timeout
     results = [
         (image, evaluate_image(engine, image, source, now=args.now, deadline=deadline))
@@ -90,15 +91,14 @@ def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int
     return EXIT_OK if all(decision.allowed for _, decision in results) else EXIT_DENIED
 
 
-def _fact_source(args: argparse.Namespace, settings: Settings) -> FactSource:
+def _fact_source(args: argparse.Namespace, settings: Settings, engine: Engine) -> FactSource:
     """Local files when --metadata is given; otherwise gate fetches the facts itself."""
     report = load_scan_report(args.scan) if args.scan else None
     if args.metadata:
         return LocalFacts(load_metadata(args.metadata), report)
     from gate.facts.sources import build_fact_source
 
-    policy_data = load_policy_set(settings.policies, settings.data_overrides).data
-    return build_fact_source(settings, policy_data, report=report)
+    return build_fact_source(settings, engine, report=report)
 
 
 def _test(args: argparse.Namespace, settings: Settings, console: Console) -> int:
@@ -186,10 +186,10 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
         rsa_padding=args.rsa_padding,
     )
     args.mode = attest.mode  # for the error document, should anything fail from here on
-    policy_data = load_policy_set(settings.policies, settings.data_overrides).data
-    source = build_fact_source(settings, policy_data)
+    engine = create_engine(settings)
+    source = build_fact_source(settings, engine)
     evaluator = fetched_evaluator(
-        create_engine(settings),
+        engine,
         source,
         fetch_timeout=settings.fetch_timeout,
         resolver=lambda ref, deadline: source.registry.resolve(ref, Deadline(deadline)),
@@ -234,8 +234,7 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
     args.attestor = attest.attestor  # for the error document, should anything fail
 
     def resolve(ref: ImageRef) -> ImageRef:
-        data = load_policy_set(settings.policies, settings.data_overrides).data
-        digest = build_registry_client(settings, data).resolve(
+        digest = build_registry_client(settings, create_engine(settings)).resolve(
             ref, Deadline.after(settings.fetch_timeout)
         )
         return ref.with_digest(digest)

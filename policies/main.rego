@@ -52,12 +52,25 @@ _matching_exemptions := [exemption |
 	patterns.match(exemption.pattern, _image_name)
 ]
 
-default _exemptions := []
+# The exemptions that count: each an object whose pattern and reason are non-empty
+# strings. An exemption without a reason (missing, "", or not a string) exempts nothing.
+_exemptions := [exemption |
+	some exemption in _configured_exemptions
+	_counts(exemption)
+]
 
-_exemptions := data.gate.params.exemptions if is_array(data.gate.params.exemptions)
+default _configured_exemptions := []
 
-# The reasons of every exemption that covers the policy id. An exemption without a
-# reason exempts nothing.
+_configured_exemptions := data.gate.params.exemptions if is_array(data.gate.params.exemptions)
+
+_counts(exemption) if {
+	is_string(exemption.pattern)
+	exemption.pattern != ""
+	is_string(exemption.reason)
+	exemption.reason != ""
+}
+
+# The reasons of every exemption that covers the policy id.
 _exemption_reasons(id) := [exemption.reason |
 	some exemption in _matching_exemptions
 	_covers(exemption, id)
@@ -128,3 +141,25 @@ reference_decision := _decide(_reference_names, _reference_policies)
 # Only the reference-scoped packages: OPA evaluates no image policy for this decision
 # (the embedded engine answers it from an engine that has none).
 _reference_policies[name] := data.gate.policies[name] if some name in _reference_names
+
+# METADATA
+# scope: document
+# description: |
+#   The registry/repository name patterns gate may contact to fetch an image's facts: the
+#   approved patterns of the registry policy (data.gate.params.registries.approved), and
+#   the pattern of every exemption that covers the registry policy, since an image it
+#   exempts passes the reference decision. gate's registry client asks this rule once
+#   per policy set and refuses every other name before it opens a connection. A policy
+#   set without the registry policy lets gate contact nothing.
+# entrypoint: true
+default fetchable := []
+
+fetchable := sort({pattern |
+	some pattern in data.gate.policies.registries.approved
+	is_string(pattern)
+} | {exemption.pattern |
+	some exemption in _exemptions
+	_covers(exemption, id)
+}) if {
+	id := _catalog.registries.id
+}

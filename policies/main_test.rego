@@ -243,12 +243,36 @@ test_exemptions_that_are_not_a_list_are_ignored if {
 }
 
 test_exemption_without_a_reason_exempts_nothing if {
-	decision := main.decision with input as _nginx
-		with data.gate.catalog as _catalog
-		with data.gate.params.exemptions as [{"pattern": "docker.io/**", "policies": []}]
+	every reason in [null, "", 42, ["x"]] {
+		exemption := object.filter({"pattern": "docker.io/**", "policies": [], "reason": reason}, _present(reason))
+		decision := main.decision with input as _nginx
+			with data.gate.catalog as _catalog
+			with data.gate.params.exemptions as [exemption]
 
-	decision.exempted == []
-	count(decision.violations) == 5
+		decision.exempted == []
+		count(decision.violations) == 5
+	}
+}
+
+# The keys to keep of an exemption: "reason" only when it is not null.
+_present(reason) := {"pattern", "policies"} if reason == null
+
+else := {"pattern", "policies", "reason"}
+
+test_exemption_without_a_pattern_exempts_nothing if {
+	unusable := [
+		{"policies": [], "reason": "x"},
+		{"pattern": "", "reason": "x"},
+		{"pattern": 7, "reason": "x"},
+		"docker.io/**",
+	]
+	every exemption in unusable {
+		decision := main.decision with input as _nginx
+			with data.gate.catalog as _catalog
+			with data.gate.params.exemptions as [exemption]
+
+		decision.exempted == []
+	}
 }
 
 test_exemptions_apply_to_the_reference_decision if {
@@ -304,4 +328,63 @@ test_no_reference_policy_denies_the_reference_decision if {
 	decision := main.reference_decision with input as _good with data.gate.catalog as {"labels": _catalog.labels}
 	decision.allowed == false
 	[v.id | some v in decision.violations] == ["GATE-MAIN-001"]
+}
+
+# -- fetchable: the names gate's registry client may contact ------------------------
+
+_approved := ["us-docker.pkg.dev/p/**"]
+
+test_fetchable_is_the_approved_patterns if {
+	patterns := main.fetchable with data.gate.catalog as _catalog
+		with data.gate.params.registries.approved as _approved
+
+	patterns == _approved
+	defaults := main.fetchable with data.gate.catalog as _catalog
+	defaults == ["*-docker.pkg.dev/**"]
+}
+
+test_fetchable_adds_exemptions_that_cover_the_registry_policy if {
+	exemptions := [
+		{"pattern": "docker.io/library/*", "policies": [], "reason": "all"},
+		{"pattern": "ghcr.io/acme/**", "reason": "no policies key: all"},
+		{"pattern": "quay.io/x/**", "policies": null, "reason": "null: all"},
+		{"pattern": "mirror.example/**", "policies": ["GATE-REF-001", "GATE-REF-002"], "reason": "listed"},
+		{"pattern": "us-docker.pkg.dev/p/**", "policies": [], "reason": "already approved"},
+	]
+	patterns := main.fetchable with data.gate.catalog as _catalog
+		with data.gate.params.registries.approved as _approved
+		with data.gate.params.exemptions as exemptions
+
+	patterns == [
+		"docker.io/library/*", "ghcr.io/acme/**", "mirror.example/**", "quay.io/x/**",
+		"us-docker.pkg.dev/p/**",
+	]
+}
+
+test_fetchable_leaves_out_exemptions_that_do_not_lift_the_registry_policy if {
+	exemptions := [
+		{"pattern": "a.example/**", "policies": ["GATE-REF-001"], "reason": "digest only"},
+		{"pattern": "b.example/**", "policies": "GATE-REF-002", "reason": "a lone string covers nothing"},
+		{"pattern": "c.example/**", "policies": "GATE-REF-002, GATE-REF-001", "reason": "nor does this"},
+		{"pattern": "d.example/**", "policies": ["GATE-REF-0"], "reason": "no substring match"},
+		{"pattern": "e.example/**", "policies": []},
+		{"pattern": "f.example/**", "policies": [], "reason": ""},
+		{"pattern": "", "policies": [], "reason": "no pattern"},
+		{"pattern": ["g.example/**"], "policies": [], "reason": "not a string"},
+	]
+	patterns := main.fetchable with data.gate.catalog as _catalog
+		with data.gate.params.registries.approved as _approved
+		with data.gate.params.exemptions as exemptions
+
+	patterns == _approved
+}
+
+test_fetchable_ignores_patterns_that_are_not_strings if {
+	main.fetchable == ["a/**"] with data.gate.catalog as _catalog
+		with data.gate.params.registries.approved as ["a/**", 1, null]
+}
+
+test_without_the_registry_policy_nothing_is_fetchable if {
+	main.fetchable == [] with data.gate.catalog as {"digest": _catalog.digest}
+		with data.gate.params.exemptions as [{"pattern": "docker.io/**", "reason": "all"}]
 }

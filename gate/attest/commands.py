@@ -10,7 +10,7 @@ and JSON reports. Clients are closed before returning.
     >>> ApiEndpoints.same(local).kms.api_endpoint
     '127.0.0.1:8555'
     >>> from gate.attest.evaluator import fetched_evaluator
-    >>> evaluate = fetched_evaluator(engine, build_fact_source(settings, data),
+    >>> evaluate = fetched_evaluator(engine, build_fact_source(settings, engine),
     ...                              fetch_timeout=60)                       # doctest: +SKIP
     >>> report = attest_command(images, evaluator=evaluate, attestor="projects/p/attestors/a",
     ...                         key=key_version, endpoints=ApiEndpoints())   # doctest: +SKIP

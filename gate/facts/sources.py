@@ -1,21 +1,22 @@
 """Fact sources gate builds from its settings: what the registry and the scanner say.
 
 :class:`FetchedFacts` is the source of the admission and signing paths, where gate fetches
-its own facts: platforms from the registry (approved hosts only, content verified by digest)
-and vulnerabilities from Artifact Analysis, or from a local report when one is given.
+its own facts: platforms from the registry (content verified by digest) and
+vulnerabilities from Artifact Analysis, or from a local report when one is given. The
+registry client contacts only the names the policy set lets it fetch: it asks the
+engine (``Engine.fetchable``, once per policy set), so the rule has one copy, in Rego.
 
     >>> from gate.config import Settings
-    >>> from gate.policy.loader import default_policy_dir, load_policy_set
-    >>> source = build_fact_source(Settings(scan_source="none"), load_policy_set(default_policy_dir()).data)
-    >>> source.local
-    False
+    >>> from gate.policy.engines import create_engine
+    >>> settings = Settings(scan_source="none")
+    >>> source = build_fact_source(settings, create_engine(settings))
+    >>> source.local, source.registry.approved()
+    (False, ('*-docker.pkg.dev/**',))
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from gate.config import Settings
 from gate.errors import GateError
@@ -30,14 +31,12 @@ from gate.facts.registry import (
     DockerConfig,
     RegistryClient,
     RegistryError,
-    approved_patterns,
     fetch_platforms,
 )
 from gate.facts.registry.transport import TransportOptions
 from gate.facts.scans.interface import ScanError, ScanResult, ScanSource
-from gate.reference import ImageRef, matches_any
-
-REGISTRY_POLICY_ID = "GATE-REF-002"
+from gate.policy.interface import Engine
+from gate.reference import ImageRef
 
 
 @dataclass
@@ -74,20 +73,21 @@ class FetchedFacts(FactSource):
 
 
 def build_fact_source(
-    settings: Settings, policy_data: Mapping[str, Any], *, report: ScanResult | None = None
+    settings: Settings, engine: Engine, *, report: ScanResult | None = None
 ) -> FetchedFacts:
-    """The registry client and scanner that ``settings`` describe, for the approved registries."""
+    """The registry client and scanner that ``settings`` describe; the registry client
+    contacts only what ``engine``'s policy set lets it fetch."""
     return FetchedFacts(
-        registry=build_registry_client(settings, policy_data),
+        registry=build_registry_client(settings, engine),
         scanner=build_scanner(settings),
         report=report,
         platforms=settings.platforms,
     )
 
 
-def build_registry_client(settings: Settings, policy_data: Mapping[str, Any]) -> RegistryClient:
+def build_registry_client(settings: Settings, engine: Engine) -> RegistryClient:
     options = ClientOptions(
-        approved=fetchable_patterns(policy_data),
+        approved=engine.fetchable,
         transport=TransportOptions(
             insecure_hosts=settings.insecure_registries,
             ca_bundle=settings.registry_ca_bundle or None,
@@ -116,25 +116,3 @@ def build_scanner(settings: Settings) -> ScanSource | None:
             wait_timeout=settings.scan_wait,
         )
     )
-
-
-def fetchable_patterns(policy_data: Mapping[str, Any]) -> tuple[str, ...]:
-    """The approved registries, plus exemptions that lift the registry policy.
-
-    An image exempted from the registry policy passes the reference decision, so gate
-    must be able to fetch its facts; every other host stays unreachable.
-    """
-    exemptions = policy_data.get("gate", {}).get("params", {}).get("exemptions", []) or []
-    lifted = tuple(
-        str(e["pattern"])
-        for e in exemptions
-        if isinstance(e, Mapping)
-        and e.get("pattern")
-        and e.get("reason")
-        and (not e.get("policies") or REGISTRY_POLICY_ID in e["policies"])
-    )
-    return approved_patterns(policy_data) + lifted
-
-
-def is_fetchable(policy_data: Mapping[str, Any], ref: ImageRef) -> bool:
-    return matches_any(fetchable_patterns(policy_data), ref.name)

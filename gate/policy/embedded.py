@@ -22,7 +22,14 @@ from typing import Any
 
 import regorus
 
-from gate.policy.interface import DECISION_PACKAGE, Engine, EngineError, Scope
+from gate.policy.interface import (
+    DECISION_PACKAGE,
+    FETCHABLE_RULE,
+    Engine,
+    EngineError,
+    Scope,
+    fetchable_patterns,
+)
 from gate.policy.loader import POLICY_PREFIX, PolicyModule, PolicySet
 from gate.policy.source import PolicySource
 
@@ -110,6 +117,7 @@ class EmbeddedEngine(Engine):
         # object, not once per query: the source hands out the same object until it reloads.
         self._good: tuple[PolicySet, str] = (policy_set, fingerprint)
         self._rejected: tuple[PolicySet | None, str] = (None, "")
+        self._fetchable: tuple[str, tuple[str, ...]] = ("", ())  # fingerprint, patterns
 
     def prepare(self) -> PolicySet:
         """The policy set in force: the source's, once it compiled; else the last good one."""
@@ -143,24 +151,41 @@ class EmbeddedEngine(Engine):
             return self._good
 
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
-        engine = self._thread_engines()[scope]
-        try:
-            engine.set_input_json(json.dumps(document))
-            return engine.eval_rule(f"data.{DECISION_PACKAGE}.{scope.value}")
-        except (RuntimeError, ValueError, TypeError) as exc:
-            raise EngineError(
-                f"policy evaluation failed: {rego_error_text(exc)}",
-                hint="a builtin error or conflicting rule outputs; run `gate test` on the policies",
-            ) from exc
+        _, engines = self._thread_engines()
+        return _evaluate(engines[scope], json.dumps(document), scope.value)
 
-    def _thread_engines(self) -> dict[Scope, Any]:
-        """This thread's engines: regorus engines may not cross threads, so each builds its own."""
+    def fetchable(self) -> tuple[str, ...]:
+        """``data.gate.main.fetchable``, evaluated once per policy set (it reads only data)."""
+        fingerprint, engines = self._thread_engines()
+        cached = self._fetchable
+        if cached[0] == fingerprint:
+            return cached[1]
+        # The reference engine holds gate.main and the registry policy the rule reads.
+        patterns = fetchable_patterns(_evaluate(engines[Scope.REFERENCE], "{}", FETCHABLE_RULE))
+        self._fetchable = (fingerprint, patterns)
+        return patterns
+
+    def _thread_engines(self) -> tuple[str, dict[Scope, Any]]:
+        """This thread's engines and their set's fingerprint: regorus engines may not cross
+        threads, so each builds its own."""
         policy_set, fingerprint = self._prepare()
         cached: tuple[str, dict[Scope, Any]] | None = getattr(self._local, "engines", None)
         if cached is None or cached[0] != fingerprint:
             cached = (fingerprint, _scope_engines(policy_set))
             self._local.engines = cached
-        return cached[1]
+        return cached
+
+
+def _evaluate(engine: Any, input_json: str, rule: str) -> Any:
+    """``data.gate.main.<rule>`` on ``input_json``; every regorus failure is an EngineError."""
+    try:
+        engine.set_input_json(input_json)
+        return engine.eval_rule(f"data.{DECISION_PACKAGE}.{rule}")
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise EngineError(
+            f"policy evaluation failed: {rego_error_text(exc)}",
+            hint="a builtin error or conflicting rule outputs; run `gate test` on the policies",
+        ) from exc
 
 
 def _scope_engines(policy_set: PolicySet) -> dict[Scope, Any]:

@@ -36,5 +36,6 @@ def create_engine(settings: Settings) -> Engine:
             ca_file=settings.opa_ca_file,
             timeout=settings.opa_timeout,
             push=push,
+            refresh=settings.reload_interval,
         )
     return EmbeddedEngine(policy_source(settings))

@@ -38,6 +38,8 @@ class Scope(enum.Enum):
 
 
 DECISION_PACKAGE = "gate.main"
+# data.gate.main.fetchable: the registry/repository patterns gate may contact.
+FETCHABLE_RULE = "fetchable"
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,23 @@ class Decision:
         return asdict(self)
 
 
+def fetchable_patterns(raw: Any) -> tuple[str, ...]:
+    """The patterns of a ``data.gate.main.fetchable`` result; EngineError for any other shape.
+
+    >>> fetchable_patterns(["*-docker.pkg.dev/**"])
+    ('*-docker.pkg.dev/**',)
+    """
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise EngineError(
+            "the policy set does not say which registries gate may contact "
+            f"(data.{DECISION_PACKAGE}.{FETCHABLE_RULE} is {type(raw).__name__}, not a list of "
+            "patterns)",
+            hint="load gate's policy set (main.rego defines fetchable); gate contacts no "
+            "registry until it does",
+        )
+    return tuple(raw)
+
+
 def _line(raw: Any) -> int:
     """A line number from Rego (a JSON number, possibly 12.0); 0 when absent or invalid."""
     if isinstance(raw, bool) or not isinstance(raw, int | float):
@@ -173,6 +192,16 @@ class Engine(abc.ABC):
         """Evaluate ``data.gate.main.<scope>`` on ``document`` and return the raw value.
 
         Raises :class:`EngineError` on any failure; returns ``None`` if undefined.
+        """
+
+    @abc.abstractmethod
+    def fetchable(self) -> tuple[str, ...]:
+        """The registry/repository patterns the policy set lets gate fetch facts from.
+
+        ``data.gate.main.fetchable``: the approved registries, plus the patterns of the
+        exemptions that lift the registry policy. Asked of the engine once per policy set,
+        so that the registry client and the policies share one copy of the rule. Raises
+        :class:`EngineError` when the engine cannot answer (gate then contacts nothing).
         """
 
     def evaluate(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Decision:

@@ -11,6 +11,10 @@ Two ways to run it:
 - **serve** (``push=False``): OPA already serves the policies (from a bundle); gate
   only queries ``data.gate.main``.
 
+:meth:`OpaEngine.fetchable` asks ``data.gate.main.fetchable`` once per pushed policy set;
+when OPA serves its own bundle, gate cannot tell when it changes and asks again once
+``refresh`` seconds (GATE_RELOAD_INTERVAL) have passed.
+
 Queries run with ``strict-builtin-errors=true``, so a builtin error is an error (and
 denies), as in the embedded engine. Every transport, HTTP, TLS or JSON failure becomes
 an :class:`EngineError` with a hint; an undefined result is ``None``.
@@ -44,7 +48,14 @@ from opa_client.opa import OpaClient
 from requests.adapters import HTTPAdapter
 
 from gate.errors import ConfigError
-from gate.policy.interface import DECISION_PACKAGE, Engine, EngineError, Scope
+from gate.policy.interface import (
+    DECISION_PACKAGE,
+    FETCHABLE_RULE,
+    Engine,
+    EngineError,
+    Scope,
+    fetchable_patterns,
+)
 from gate.policy.loader import PolicySet
 from gate.policy.source import PolicySource
 
@@ -92,6 +103,7 @@ class OpaEngine(Engine):
         push: bool = True,
         retries: int = 2,
         retry_push_after: float = 2.0,
+        refresh: float = 2.0,
     ) -> None:
         if push and source is None:
             raise ConfigError(
@@ -126,6 +138,9 @@ class OpaEngine(Engine):
         self._lock = threading.Lock()
         self._pushed: PolicySet | None = None  # the set OPA holds, as far as we know
         self._failed: tuple[str, float, EngineError] | None = None  # fingerprint, when, why
+        self._refresh = refresh
+        # fingerprint of the pushed set ("" when serving), when asked, patterns
+        self._fetchable: tuple[str, float, tuple[str, ...]] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -286,23 +301,37 @@ class OpaEngine(Engine):
 
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
         self.prepare()
-        response = self._query_once(document, scope)
+        return self._evaluate(document, scope.value)
+
+    def fetchable(self) -> tuple[str, ...]:
+        fingerprint = self.prepare()
+        cached = self._fetchable
+        fresh = cached is not None and (self.push or time.monotonic() - cached[1] < self._refresh)
+        if cached is not None and cached[0] == fingerprint and fresh:
+            return cached[2]
+        patterns = fetchable_patterns(self._evaluate({}, FETCHABLE_RULE))
+        self._fetchable = (fingerprint, time.monotonic(), patterns)
+        return patterns
+
+    def _evaluate(self, document: Mapping[str, Any], rule: str) -> Any:
+        """``data.gate.main.<rule>`` on ``document`` (pushed policies already prepared)."""
+        response = self._query_once(document, rule)
         if "result" not in response and self.push and not self._policy_still_there():
             # OPA lost what we pushed (restarted?): push again and ask once more.
             log.warning("OPA at %s no longer holds the gate policies; pushing again", self.url)
             with self._lock:
                 self._pushed = None
             self.prepare()
-            response = self._query_once(document, scope)
+            response = self._query_once(document, rule)
         return response.get("result")
 
-    def _query_once(self, document: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
+    def _query_once(self, document: Mapping[str, Any], rule: str) -> dict[str, Any]:
         response = self._call(
-            f"evaluate data.{DECISION_PACKAGE}.{scope.value}",
+            f"evaluate data.{DECISION_PACKAGE}.{rule}",
             self._client.query_rule,
             _plain(document),
             DECISION_PACKAGE,
-            scope.value,
+            rule,
             _QUERY_PARAMS,
         )
         if not isinstance(response, dict):

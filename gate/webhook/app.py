@@ -22,7 +22,7 @@ from gate.api.routes import install as install_api
 from gate.config import Settings
 from gate.evaluate import FactSource
 from gate.facts.metadata import ImageFacts
-from gate.policy.engines import create_engine, policy_source
+from gate.policy.engines import create_engine
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef
 from gate.webhook import admission, errors, health, metrics, mutate
@@ -59,7 +59,7 @@ def create_app(
     webhook = settings.webhook
     engine = engine or create_engine(settings)
     if facts is None:
-        facts = default_fact_source(settings, policy_source(settings).current().data)
+        facts = default_fact_source(settings, engine)
     facts, registry = shared_registry(facts, registry)
     if attestations is None and webhook.required_attestors:
         from gate.webhook.attestors import build_requirement

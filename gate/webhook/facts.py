@@ -6,7 +6,8 @@
   files for every image. **For trials and tests only**: nothing is fetched, and a scan
   report about another digest is refused, as in ``gate eval``.
 - otherwise the registry and scanner source of :mod:`gate.facts.sources`
-  (``build_fact_source(settings, policy_data)``) when that module is present;
+  (``build_fact_source(settings, engine)``: it fetches only what the engine's policy set
+  lets it) when that module is present;
 - failing that, :class:`UnconfiguredFacts`, which raises on every gather: admission fails
   closed ("fact gathering not configured").
 
@@ -25,10 +26,8 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from gate.config import Settings
 from gate.errors import GateError
@@ -36,6 +35,7 @@ from gate.evaluate import FactSource
 from gate.facts.metadata import ImageFacts, load_metadata
 from gate.facts.scans import load_scan_report
 from gate.facts.scans.interface import ScanResult
+from gate.policy.interface import Engine
 from gate.reference import ImageRef
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class UnconfiguredFacts(FactSource):
         )
 
 
-def default_fact_source(settings: Settings, policy_data: Mapping[str, Any]) -> FactSource:
+def default_fact_source(settings: Settings, engine: Engine) -> FactSource:
     """The fact source ``settings`` describe (see the module docstring)."""
     webhook = settings.webhook
     if webhook.trial_metadata or webhook.trial_scan:
@@ -92,5 +92,5 @@ def default_fact_source(settings: Settings, policy_data: Mapping[str, Any]) -> F
             raise
         log.error("gate.facts.sources is missing: every admission fails closed")
         return UnconfiguredFacts()
-    built: FactSource = sources.build_fact_source(settings, policy_data)
+    built: FactSource = sources.build_fact_source(settings, engine)
     return built

@@ -2,7 +2,8 @@
 # title: base image from an approved registry
 # description: |
 #   The same approved patterns as the image policies (data.gate.params.registries.approved,
-#   globs over registry/repository, default *-docker.pkg.dev/**), plus the exceptions in
+#   globs over registry/repository; the default, *-docker.pkg.dev/**, is in data.json
+#   alone, and without it nothing is approved), plus the exceptions in
 #   data.gate.params.dockerfile.base_images.exceptions (default gcr.io/distroless/** and
 #   the Docker Official Images, docker.io/library/*).
 # custom:
@@ -16,7 +17,7 @@ package gate.dockerfile.base_registry
 
 import data.gate.dockerfile.lib.lint
 
-_approved := lint.param(["registries", "approved"], ["*-docker.pkg.dev/**"])
+_approved := lint.param(["registries", "approved"], [])
 
 # METADATA
 # description: A base image that no approved pattern and no exception matches.

@@ -29,3 +29,11 @@ test_exceptions_are_a_parameter if {
 	count(base_registry.violation) == 1 with input as _on("docker.io", "library/python")
 		with data.gate.params.dockerfile.base_images.exceptions as []
 }
+
+test_without_approved_patterns_only_the_exceptions_pass if {
+	count(base_registry.violation) == 1 with input as _on("us-docker.pkg.dev", "p/r/app")
+		with data.gate.params as {}
+
+	count(base_registry.violation) == 0 with input as _on("docker.io", "library/python")
+		with data.gate.params as {}
+}

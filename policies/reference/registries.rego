@@ -5,8 +5,8 @@
 #   data.gate.params.registries.approved. Patterns are globs over the whole name with "/"
 #   as separator: "*" stays within one segment, "**" spans any number of segments, so
 #   "*-docker.pkg.dev/my-project/**" approves every repository of my-project in every
-#   Artifact Registry location and nothing on any other host. No approved pattern at all
-#   approves nothing.
+#   Artifact Registry location and nothing on any other host. The default patterns live
+#   in data.json alone: no approved patterns (or none configured) approve nothing.
 # custom:
 #   id: GATE-REF-002
 #   severity: high
@@ -19,13 +19,14 @@ package gate.policies.registries
 import data.gate.lib.context
 import data.gate.lib.patterns
 
-default _configured := {}
+# METADATA
+# scope: document
+# description: |
+#   The approved patterns: data.gate.params.registries.approved (default in data.json),
+#   none when it is not a list. gate.main.fetchable reads them too.
+default approved := []
 
-_configured := data.gate.params.registries
-
-_defaults := {"approved": ["*-docker.pkg.dev/**"]}
-
-_params := object.union(_defaults, _configured)
+approved := data.gate.params.registries.approved if is_array(data.gate.params.registries.approved)
 
 default _name := ""
 
@@ -40,11 +41,11 @@ _quoted(approved) := concat(", ", [sprintf("'%s'", [p]) | some p in approved]) i
 # METADATA
 # description: The image name matches no approved pattern.
 violation contains context.result(msg, "") if {
-	not patterns.match_any(_params.approved, _name)
+	not patterns.match_any(approved, _name)
 	msg := sprintf(
 		"%s is not from an approved registry: '%s' matches none of the approved patterns %s; %s",
 		[
-			context.subject(""), _name, _quoted(_params.approved),
+			context.subject(""), _name, _quoted(approved),
 			"expected an image whose registry/repository matches one of them",
 		],
 	)

@@ -19,13 +19,17 @@ test_default_approves_artifact_registry if {
 	count(registries.violation) == 1 with input.image.reference as _reference("docker.io/library/nginx")
 }
 
-test_default_parameters_match_data_json if {
-	registries._defaults == data.gate.params.registries
+test_approved_patterns_come_from_data_json if {
+	registries.approved == data.gate.params.registries.approved
+	registries.approved == ["*-docker.pkg.dev/**"]
 }
 
-test_defaults_apply_without_parameters if {
-	count(registries.violation) == 0 with input.image.reference as _reference("us-docker.pkg.dev/p/r/i")
-		with data.gate.params as {}
+test_without_approved_patterns_nothing_is_approved if {
+	every params in [{}, {"registries": {}}, {"registries": {"approved": null}}, {"registries": {"approved": "x/**"}}] {
+		registries.approved == [] with data.gate.params as params
+		count(registries.violation) == 1 with input.image.reference as _reference("us-docker.pkg.dev/p/r/i")
+			with data.gate.params as params
+	}
 }
 
 test_approved_names_pass if {

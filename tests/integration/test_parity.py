@@ -46,7 +46,7 @@ from gate.policy.embedded import EmbeddedEngine
 from gate.policy.interface import EngineError, Scope
 from gate.policy.opa import OpaEngine
 from gate.policy.source import PolicySource
-from gate.reference import ImageRef, parse_reference
+from gate.reference import ImageRef, matches_any, parse_reference
 from tests.conftest import REPO_ROOT
 from tests.integration.opa_server import OpaServer
 
@@ -776,6 +776,56 @@ def test_runtime_users_on_both_engines(pairs: Pairs, variant: str) -> None:
             if got != expected:
                 wrong.append(f"User {user!r} ({kind}), {context}: {got}, expected {expected}")
     assert not wrong, "\n".join(wrong)
+
+
+# -- fetchable: the one copy of the exemption rule, asked of the policy set ------------
+
+MIRROR = "mirror.example/team/**"
+# exemption of MIRROR -> whether it lets gate fetch from the mirror (lifts GATE-REF-002)
+EXEMPTION_CASES: list[tuple[dict[str, Any], bool]] = [
+    ({"pattern": MIRROR, "policies": [], "reason": "all policies"}, True),
+    ({"pattern": MIRROR, "reason": "no policies key: all"}, True),
+    ({"pattern": MIRROR, "policies": None, "reason": "null: all"}, True),
+    ({"pattern": MIRROR, "policies": ["GATE-REF-001", "GATE-REF-002"], "reason": "listed"}, True),
+    ({"pattern": MIRROR, "policies": ["GATE-REF-001"], "reason": "digest only"}, False),
+    ({"pattern": MIRROR, "policies": "GATE-REF-002", "reason": "a lone string"}, False),
+    ({"pattern": MIRROR, "policies": "GATE-REF-002,GATE-REF-001", "reason": "a string"}, False),
+    ({"pattern": MIRROR, "policies": ["GATE-REF-00"], "reason": "no substrings"}, False),
+    ({"pattern": MIRROR, "policies": []}, False),  # no reason
+    ({"pattern": MIRROR, "policies": [], "reason": ""}, False),
+    ({"pattern": MIRROR, "policies": [], "reason": 42}, False),
+    ({"pattern": "", "policies": [], "reason": "no pattern"}, False),
+]
+
+
+@pytest.mark.parametrize(("exemption", "lifts"), EXEMPTION_CASES)
+def test_fetchable_on_both_engines_agrees_with_the_reference_decision(
+    pairs: Pairs, exemption: dict[str, Any], lifts: bool
+) -> None:
+    """Both engines answer data.gate.main.fetchable alike, and a name is fetchable exactly
+    when the reference decision does not deny it under the registry policy (GATE-REF-002),
+    so the registry client and the policies share one exemption rule."""
+    approved = ["us-docker.pkg.dev/p/**"]
+    pair = pairs.get(
+        f"fetchable-{EXEMPTION_CASES.index((exemption, lifts))}",
+        {"registries": {"approved": approved}, "exemptions": [exemption]},
+    )
+    embedded, opa = pair.embedded.fetchable(), pair.opa.fetchable()
+    assert embedded == opa
+    assert embedded == tuple(sorted(approved + [MIRROR] * lifts))
+    for name in ("mirror.example/team/app", "us-docker.pkg.dev/p/app", "evil.example/app"):
+        ref = parse_reference(f"{name}@sha256:{'c' * 64}").to_input()
+        doc = build_document(ref, entry_point="eval", now=NOW)
+        decision = pair.check(doc)[Scope.REFERENCE][1]
+        registry_denies = any(v["id"] == "GATE-REF-002" for v in decision["violations"])
+        assert matches_any(embedded, name) is not registry_denies, (name, decision)
+
+
+def test_fetchable_defaults_come_from_data_json(pairs: Pairs) -> None:
+    pair = pairs.get("defaults")
+    assert pair.embedded.fetchable() == pair.opa.fetchable() == ("*-docker.pkg.dev/**",)
+    nothing = pairs.get("no_approved", {"registries": {"approved": None}})
+    assert nothing.embedded.fetchable() == nothing.opa.fetchable() == ()
 
 
 def test_canonical_sorts_nested_lists_only() -> None:

@@ -21,6 +21,9 @@ class DownEngine(Engine):
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
         raise EngineError("OPA unreachable at http://127.0.0.1:1", hint="is opa running?")
 
+    def fetchable(self) -> tuple[str, ...]:
+        raise EngineError("OPA unreachable at http://127.0.0.1:1", hint="is opa running?")
+
 
 def test_probes(make_app: AppFactory) -> None:
     client = make_app().test_client()

@@ -30,7 +30,7 @@ from gate.facts.registry.credentials import (
     TokenProvider,
     is_google_host,
 )
-from gate.facts.registry.facts import RegistryFacts, approved_patterns, fetch_platforms
+from gate.facts.registry.facts import RegistryFacts, fetch_platforms
 from gate.facts.registry.interface import (
     Deadline,
     Descriptor,
@@ -57,7 +57,6 @@ __all__ = [
     "RegistryReader",
     "TokenProvider",
     "TransportOptions",
-    "approved_patterns",
     "fetch_platforms",
     "is_google_host",
 ]

@@ -1,7 +1,8 @@
 """An OCI Distribution registry client that verifies what it reads and contacts only what it may.
 
-Every call first checks ``registry/repository`` against the approved patterns (the policy
-data's ``registries.approved``): an unapproved image makes no connection at all. Tags
+Every call first checks ``registry/repository`` against the approved patterns: fixed
+ones, or (as gate wires it) a function that asks the policy set which names it may
+fetch (``Engine.fetchable``): an unapproved image makes no connection at all. Tags
 resolve with HEAD (GET if the registry gives no digest), manifests and config blobs are
 read by digest with size limits, hashed, and cached by digest; concurrent requests for
 one digest (or one tag) share one fetch.
@@ -16,13 +17,13 @@ one digest (or one tag) share one fetch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import requests
 
-from gate.errors import InvalidReference
+from gate.errors import GateError, InvalidReference
 from gate.facts import parse_json
 from gate.facts.registry.auth import DEFAULT_TOKEN_HOSTS, Authenticator
 from gate.facts.registry.cache import ContentCache, SingleFlight, TagCache
@@ -40,10 +41,14 @@ from gate.facts.registry.verify import (
 )
 from gate.reference import ImageRef, matches_any
 
+Approved = tuple[str, ...] | Callable[[], Sequence[str]]
+
 
 @dataclass(frozen=True)
 class ClientOptions:
-    approved: tuple[str, ...]  # registry/repository patterns; empty approves nothing
+    # registry/repository patterns, or a function that returns them (asked on every check;
+    # it caches): empty approves nothing, a function that raises approves nothing either
+    approved: Approved
     # Hosts registries redirect blob downloads to: GCR/Artifact Registry, Docker Hub.
     blob_hosts: tuple[str, ...] = ("storage.googleapis.com", "production.cloudflare.docker.com")
     token_hosts: tuple[str, ...] = DEFAULT_TOKEN_HOSTS
@@ -74,10 +79,23 @@ class RegistryClient:
         self.tags = TagCache(options.tag_ttl)
         self._flight: SingleFlight[Any] = SingleFlight()
 
+    def approved(self) -> tuple[str, ...]:
+        """The approved patterns now; GateError if they cannot be had."""
+        approved = self.options.approved
+        return tuple(approved()) if callable(approved) else approved
+
     def check_allowed(self, ref: ImageRef) -> None:
-        """RegistryError unless ``ref.name`` matches an approved pattern (no I/O)."""
+        """RegistryError unless ``ref.name`` matches an approved pattern (no registry I/O)."""
         try:
-            allowed = matches_any(self.options.approved, ref.name)
+            patterns = self.approved()
+        except GateError as exc:
+            raise RegistryError.for_ref(
+                ref,
+                f"cannot tell whether gate may contact it, so it will not: {exc.message}",
+                exc.hint,
+            ) from exc
+        try:
+            allowed = matches_any(patterns, ref.name)
         except InvalidReference as exc:
             raise RegistryError.for_ref(ref, f"invalid approved pattern: {exc}", exc.hint) from exc
         if not allowed:

@@ -7,8 +7,6 @@ with :func:`gate.facts.metadata.config_facts`.
 
     >>> from gate.facts.registry import ClientOptions, RegistryClient, TransportOptions
     >>> from gate.reference import parse_reference
-    >>> approved_patterns({"gate": {"params": {"registries": {"approved": ["gcr.io/p/**"]}}}})
-    ('gcr.io/p/**',)
     >>> client = RegistryClient(ClientOptions(approved=("127.0.0.1:5000/**",),
     ...     transport=TransportOptions(insecure_hosts=("127.0.0.1:5000",))))
     >>> facts = fetch_platforms(client, parse_reference("127.0.0.1:5000/app:1"),
@@ -19,7 +17,7 @@ with :func:`gate.facts.metadata.config_facts`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,16 +101,6 @@ def _entries(
         if facts is not None:  # None: an artifact no runtime selects
             found.append(facts)
     return found, errors
-
-
-def approved_patterns(policy_data: Mapping[str, Any]) -> tuple[str, ...]:
-    """``data.gate.params.registries.approved`` from the policy data (empty if absent)."""
-    node: Any = policy_data
-    for key in ("gate", "params", "registries", "approved"):
-        node = node.get(key) if isinstance(node, Mapping) else None
-    if not isinstance(node, list) or not all(isinstance(p, str) for p in node):
-        return ()
-    return tuple(node)
 
 
 def _platform(value: str | Platform) -> Platform:
