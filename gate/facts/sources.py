@@ -14,7 +14,7 @@ and vulnerabilities from Artifact Analysis, or from a local report when one is g
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gate.config import Settings
@@ -74,18 +74,27 @@ class FetchedFacts(FactSource):
 
 
 def build_fact_source(
-    settings: Settings, policy_data: Mapping[str, Any], *, report: ScanResult | None = None
+    settings: Settings,
+    policy_data: Mapping[str, Any],
+    *,
+    report: ScanResult | None = None,
+    cache: tuple[int, int] | None = None,
 ) -> FetchedFacts:
-    """The registry client and scanner that ``settings`` describe, for the approved registries."""
+    """The registry client and scanner that ``settings`` describe, for the approved registries.
+
+    ``cache`` (entries, bytes) sizes the registry client's cache of content by digest.
+    """
     return FetchedFacts(
-        registry=build_registry_client(settings, policy_data),
+        registry=build_registry_client(settings, policy_data, cache=cache),
         scanner=build_scanner(settings),
         report=report,
         platforms=settings.platforms,
     )
 
 
-def build_registry_client(settings: Settings, policy_data: Mapping[str, Any]) -> RegistryClient:
+def build_registry_client(
+    settings: Settings, policy_data: Mapping[str, Any], *, cache: tuple[int, int] | None = None
+) -> RegistryClient:
     options = ClientOptions(
         approved=fetchable_patterns(policy_data),
         transport=TransportOptions(
@@ -93,6 +102,8 @@ def build_registry_client(settings: Settings, policy_data: Mapping[str, Any]) ->
             ca_bundle=settings.registry_ca_bundle or None,
         ),
     )
+    if cache is not None:
+        options = replace(options, cache_entries=cache[0], cache_bytes=cache[1])
     docker_config = DockerConfig.load(settings.docker_config or None)
     return RegistryClient(options, auth=Authenticator(CredentialStore(docker_config)))
 

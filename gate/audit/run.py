@@ -1,0 +1,236 @@
+"""One audit run, start to end, and what it found (:class:`AuditRun`).
+
+:class:`Auditor` holds what lasts between runs of ``gate audit --every``: the Kubernetes
+client, the engine, the registry client (content by digest is immutable, so manifests and
+configs stay cached), the evaluation pool, the metrics and the last statuses. Each run
+reads the cluster, gathers every image's facts afresh (scan results are always read
+again, so a CVE published since the last run shows), judges, then writes reports,
+Events, log lines and gauges. A run that cannot list the cluster fails as a whole and
+changes nothing; a report, an Event or an image that fails is an error of the run, and
+the rest goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gate.audit.events import emit_changes, status_of
+from gate.audit.inventory import Inventory, take_inventory
+from gate.audit.judge import Judge, Verdict
+from gate.audit.kube import KubeApi, KubeError
+from gate.audit.logs import log_summary, log_verdict
+from gate.audit.metrics import AuditMetrics
+from gate.audit.reports import REPORT_KINDS, cluster_report, workload_report
+from gate.audit.store import Previous, ReportStore, Written
+from gate.config import Settings
+from gate.errors import GateError
+from gate.evaluate import FactSource
+from gate.policy.engines import policy_source
+from gate.policy.interface import Engine
+from gate.webhook.attestation import AttestationRequirement
+from gate.webhook.cache import CachedFacts, TTLCache
+from gate.webhook.evaluator import ImageEvaluator
+from gate.webhook.modes import ModeTable
+
+log = logging.getLogger(__name__)
+EXIT_OK, EXIT_VIOLATING, EXIT_ERROR = 0, 1, 2
+
+
+@dataclass
+class AuditRun:
+    started_at: datetime
+    seconds: float = 0.0
+    inventory: Inventory | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+    errors: list[GateError] = field(default_factory=list)  # of the run, not of one image
+    exempt: tuple[str, ...] = ()
+    written: Written | None = None
+    events: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """2 when anything could not be read or judged, else 1 when anything violates."""
+        if self.errors or self.inventory is None or any(v.errors for v in self.verdicts):
+            return EXIT_ERROR
+        return EXIT_VIOLATING if any(v.status == "violating" for v in self.verdicts) else EXIT_OK
+
+    def summary(self) -> dict[str, Any]:
+        statuses = Counter(v.status for v in self.verdicts)
+        judged = [j for v in self.verdicts for j in v.judged]
+        return {
+            "workloads": len(self.verdicts),
+            "pods": self.inventory.pods if self.inventory else 0,
+            "namespaces": len({v.workload.ref.namespace for v in self.verdicts}),
+            "compliant": statuses["compliant"],
+            "violating": statuses["violating"],
+            "errored": statuses["error"],
+            "break_glass": sum(v.break_glass for v in self.verdicts),
+            "images": len({j.image.reference for j in judged}),
+            "digests": len({j.digest for j in judged if j.digest}),
+            "exempt_namespaces": list(self.exempt),
+            "reports": None if self.written is None else _written(self.written),
+            "events": self.events,
+            "errors": len(self.errors),
+        }
+
+    def error_counts(self) -> Counter[str]:
+        counts = Counter(e.kind for v in self.verdicts for e in v.errors)
+        counts.update(e.kind for e in self.errors)
+        return counts
+
+
+class Auditor:
+    def __init__(
+        self,
+        settings: Settings,
+        api: KubeApi,
+        engine: Engine,
+        *,
+        facts: FactSource | None = None,
+        attestations: AttestationRequirement | None = None,
+        log_workloads: bool = True,
+    ) -> None:
+        self.settings, self.api, self.engine = settings, api, engine
+        audit, webhook = settings.audit, settings.webhook
+        self.policies = policy_source(settings)
+        self.modes = ModeTable.from_settings(webhook)
+        self.exempt = tuple(webhook.exempt())
+        self.pool = ThreadPoolExecutor(audit.concurrency, thread_name_prefix="gate-audit")
+        self.metrics = AuditMetrics()
+        self.store = (
+            None
+            if audit.reports == "none"
+            else ReportStore(
+                api,
+                REPORT_KINDS[audit.reports],
+                page_size=audit.page_size,
+                concurrency=audit.api_concurrency,
+            )
+        )
+        if attestations is None and webhook.required_attestors:
+            from gate.webhook.attestors import build_requirement
+
+            attestations = build_requirement(settings)
+        self.attestations = attestations
+        self.log_workloads = log_workloads
+        self._facts, self._facts_for = facts, ""
+        self._injected = facts is not None
+        self._memory: dict[str, Previous] = {}
+
+    def run(self) -> AuditRun:
+        began, clock = datetime.now(UTC), time.monotonic()
+        run = AuditRun(began, exempt=self.exempt)
+        try:
+            run.inventory = take_inventory(
+                self.api, self.exempt, page_size=self.settings.audit.page_size
+            )
+        except GateError as exc:
+            run.errors.append(exc)
+            run.seconds = time.monotonic() - clock
+            self.metrics.failed(started=began.timestamp(), seconds=run.seconds)
+            log.error("audit failed: %s (hint: %s)", exc.message, exc.hint)
+            return run
+        run.verdicts = self._judge(run.inventory, clock + self.settings.audit.timeout)
+        if self.log_workloads:
+            for verdict in run.verdicts:
+                log_verdict(verdict)
+        previous = self._publish(run, began)
+        if self.settings.audit.events:
+            run.events, failed = emit_changes(
+                self.api,
+                run.verdicts,
+                previous,
+                concurrency=self.settings.audit.api_concurrency,
+            )
+            run.errors += failed
+        self._memory = {v.workload.ref.uid: status_of(v) for v in run.verdicts}
+        run.seconds = time.monotonic() - clock
+        self.metrics.completed(
+            run.verdicts,
+            images=run.summary()["images"],
+            pods=run.inventory.pods,
+            errors=run.error_counts(),
+            started=began.timestamp(),
+            seconds=run.seconds,
+        )
+        if self.log_workloads:
+            log_summary(run.summary(), run.seconds)
+        return run
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _judge(self, inventory: Inventory, deadline: float) -> list[Verdict]:
+        audit = self.settings.audit
+        facts = CachedFacts(
+            self._fact_source(), TTLCache(len(inventory.workloads) * 4 + 16, audit.timeout + 60)
+        )
+        evaluator = ImageEvaluator(
+            self.engine,
+            facts,
+            self.pool,
+            budget=audit.timeout,
+            attestations=self.attestations,
+        )
+        judge = Judge(
+            self.engine,
+            evaluator,
+            self.modes,
+            honour_break_glass=self.settings.webhook.break_glass,
+            fail_open=self.settings.webhook.fail_open,
+        )
+        return judge.judge(inventory.workloads, deadline)
+
+    def _publish(self, run: AuditRun, began: datetime) -> dict[str, Previous]:
+        """Write the reports; the last statuses (from the reports, else from memory)."""
+        if self.store is None:
+            return self._memory
+        kind = REPORT_KINDS[self.settings.audit.reports]
+        catalog = {info.id: info for info in self.policies.current().catalog.values()}
+        try:
+            existing = self.store.existing()
+        except KubeError as exc:
+            run.errors.append(exc)
+            log.error("audit reports not written: %s (hint: %s)", exc.message, exc.hint)
+            return self._memory
+        reports = [workload_report(kind, v, catalog, began) for v in run.verdicts]
+        cluster = cluster_report(kind, run.verdicts, catalog, began)
+        run.written = self.store.write(reports, cluster, existing)
+        run.errors += run.written.errors
+        previous = dict(Previous.of(meta) for meta in existing.values())
+        return {uid: p for uid, p in previous.items() if uid} or self._memory
+
+    def _fact_source(self) -> FactSource:
+        """Trial facts are read again each run; fetched facts keep one registry client
+        (its cache of content by digest) until the policy data changes."""
+        if self._injected and self._facts is not None:
+            return self._facts
+        from gate.facts.sources import build_fact_source
+        from gate.webhook.facts import default_fact_source
+
+        current = self.policies.current()
+        webhook = self.settings.webhook
+        if webhook.trial_metadata or webhook.trial_scan:
+            return default_fact_source(self.settings, current.data)
+        if self._facts is None or self._facts_for != current.fingerprint:
+            audit = self.settings.audit
+            cache = (audit.registry_cache_entries, audit.registry_cache_bytes)
+            self._facts = build_fact_source(self.settings, current.data, cache=cache)
+            self._facts_for = current.fingerprint
+        return self._facts
+
+
+def _written(written: Written) -> dict[str, int]:
+    return {
+        "created": written.created,
+        "replaced": written.replaced,
+        "unchanged": written.unchanged,
+        "deleted": written.deleted,
+        "failed": len(written.errors),
+    }
