@@ -161,7 +161,7 @@ def refused(method: str, path: str, status: int, data: bytes) -> KubeError:
     try:
         message = str(json.loads(data).get("message") or "")
     except (ValueError, AttributeError):
-        message = data[:300].decode(errors="replace")
+        message = data[:300].decode(errors="replace").strip()
     return KubeError(
         f"the Kubernetes API refused {method} {path}: HTTP {status}: {message}",
         hint=HINTS.get(status, ""),

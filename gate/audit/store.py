@@ -176,7 +176,8 @@ def _fingerprint(meta: Mapping[str, Any]) -> str:
 
 def _explained(exc: KubeError, resource: Resource) -> KubeError:
     """A 404 on a report kind means its CRD is missing: say how to install it."""
-    if exc.status == 404 and "could not find the requested resource" in exc.message:
+    unserved = ("could not find the requested resource", "page not found")
+    if exc.status == 404 and any(text in exc.message for text in unserved):
         return KubeError(
             f"the API server has no {resource.kind} ({resource.api_version}): {exc.message}",
             hint=CRD_HINT.get(resource.group, ""),
