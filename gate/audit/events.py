@@ -117,7 +117,7 @@ def message(verdict: Verdict, old: Previous | None) -> str:
     for finding in [f for f in verdict.findings if f.violation][:5]:
         lines.append(
             f"[{finding.policy_id}, {finding.mode}] container {finding.container}: "
-            f"{finding.message}"
+            f"{finding.finding.message}"
         )
     if verdict.break_glass:
         lines.insert(1, "break-glass: admitted without enforcement")

@@ -39,20 +39,25 @@ ENTRY_POINT = "admission"
 
 @dataclass(frozen=True)
 class AuditFinding:
-    """A violation (``violation``) or a policy warning, with the mode it has at admission."""
+    """A violation (``violation``) or a policy warning, where it is, and its mode."""
 
-    policy_id: str
-    policy: str
-    severity: str
-    title: str
-    message: str
-    remediation: str
-    mode: str  # enforce | warn | audit
+    finding: Finding  # as the policy reported it
+    mode: str  # enforce | warn | audit: the mode it has at admission
     violation: bool
     container: str
     container_kind: str
     image: str  # the reference judged
     digest: str
+
+    @property
+    def policy_id(self) -> str:
+        return self.finding.policy_id
+
+    @property
+    def text(self) -> str:
+        """What is wrong and how to fix it, as admission's message says it."""
+        f = self.finding
+        return f"{f.title}: {f.message}" + (f" (fix: {f.remediation})" if f.remediation else "")
 
     @property
     def result(self) -> str:
@@ -188,12 +193,7 @@ class Judge:
                 mode = Mode.WARN
             found.append(
                 AuditFinding(
-                    policy_id=finding.policy_id,
-                    policy=finding.policy,
-                    severity=finding.severity,
-                    title=finding.title,
-                    message=finding.message,
-                    remediation=finding.remediation,
+                    finding=finding,
                     mode=(Mode.AUDIT if broken else mode).value,
                     violation=violation,
                     container=container.name,

@@ -57,14 +57,13 @@ def verdict_fields(verdict: Verdict) -> dict[str, Any]:
             {
                 "mode": f.mode,
                 "code": f.policy_id,
-                "policy": f.policy,
-                "severity": f.severity,
+                "policy": f.finding.policy,
+                "severity": f.finding.severity,
                 "violation": f.violation,
                 "container": f.container,
                 "image": f.image,
                 "digest": f.digest,
-                "text": f"{f.title}: {f.message}"
-                + (f" (fix: {f.remediation})" if f.remediation else ""),
+                "text": f.text,
             }
             for f in verdict.findings
         ],

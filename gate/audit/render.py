@@ -69,7 +69,7 @@ def print_table(run: AuditRun, console: Console) -> None:
                     f.container,
                     f.policy_id,
                     f.mode,
-                    clip(f"{f.title}: {f.message}", TEXT_CHARS),
+                    clip(f"{f.finding.title}: {f.finding.message}", TEXT_CHARS),
                 )
     if violations.row_count:
         console.print(violations)

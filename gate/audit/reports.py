@@ -124,7 +124,9 @@ def cluster_report(
             {
                 "policy": "break-glass",
                 "result": "warn",
-                "message": clip(f"admitted without enforcement: {', '.join(broken)}", 1000),
+                "message": clip(
+                    f"admitted without enforcement: {', '.join(broken)}", MESSAGE_CHARS
+                ),
                 "properties": {"workloads": str(len(broken))},
             }
         )
@@ -195,11 +197,11 @@ def _results(verdict: Verdict, catalog: Mapping[str, PolicyInfo]) -> list[dict[s
         results.append(
             {
                 "policy": finding.policy_id,
-                "rule": finding.policy,
+                "rule": finding.finding.policy,
                 "category": _category(catalog, finding.policy_id),
-                "severity": _severity(finding.severity),
+                "severity": _severity(finding.finding.severity),
                 "result": finding.result,
-                "message": clip(_text(finding.title, finding.message, finding.remediation), 1000),
+                "message": clip(finding.text, MESSAGE_CHARS),
                 "properties": {
                     "container": finding.container,
                     "image": finding.image,
@@ -215,7 +217,7 @@ def _results(verdict: Verdict, catalog: Mapping[str, PolicyInfo]) -> list[dict[s
                 "policy": f"error:{error.kind}",
                 "result": "error",
                 "message": clip(
-                    error.message + (f" (hint: {error.hint})" if error.hint else ""), 1000
+                    error.message + (f" (hint: {error.hint})" if error.hint else ""), MESSAGE_CHARS
                 ),
                 "properties": {"container": error.container, "image": error.image},
             }
@@ -253,7 +255,7 @@ def _unviolated(judged: Judged, catalog: Mapping[str, PolicyInfo]) -> list[dict[
         }
         if policy_id in exempted:
             reason = exempted[policy_id].reason
-            result |= {"result": "skip", "message": clip(f"exempted: {reason}", 1000)}
+            result |= {"result": "skip", "message": clip(f"exempted: {reason}", MESSAGE_CHARS)}
         elif early and info.scope == "image":
             result |= {
                 "result": "skip",
@@ -264,10 +266,6 @@ def _unviolated(judged: Judged, catalog: Mapping[str, PolicyInfo]) -> list[dict[
             result |= {"result": "pass", "message": info.title}
         results.append(result)
     return results
-
-
-def _text(title: str, message: str, remediation: str) -> str:
-    return f"{title}: {message}" + (f" (fix: {remediation})" if remediation else "")
 
 
 def _severity(severity: str) -> str:

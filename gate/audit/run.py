@@ -15,7 +15,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +54,7 @@ class AuditRun:
     exempt: tuple[str, ...] = ()
     written: Written | None = None
     events: int = 0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: list, judge, reports, events
 
     @property
     def exit_code(self) -> int:
@@ -77,6 +80,7 @@ class AuditRun:
             "reports": None if self.written is None else _written(self.written),
             "events": self.events,
             "errors": len(self.errors),
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
         }
 
     def error_counts(self) -> Counter[str]:
@@ -126,28 +130,33 @@ class Auditor:
     def run(self) -> AuditRun:
         began, clock = datetime.now(UTC), time.monotonic()
         run = AuditRun(began, exempt=self.exempt)
+        phase = _Phases(run.phases)
         try:
-            run.inventory = take_inventory(
-                self.api, self.exempt, page_size=self.settings.audit.page_size
-            )
+            with phase("list"):
+                run.inventory = take_inventory(
+                    self.api, self.exempt, page_size=self.settings.audit.page_size
+                )
         except GateError as exc:
             run.errors.append(exc)
             run.seconds = time.monotonic() - clock
             self.metrics.failed(started=began.timestamp(), seconds=run.seconds)
             log.error("audit failed: %s (hint: %s)", exc.message, exc.hint)
             return run
-        run.verdicts = self._judge(run.inventory, clock + self.settings.audit.timeout)
+        with phase("judge"):
+            run.verdicts = self._judge(run.inventory, clock + self.settings.audit.timeout)
         if self.log_workloads:
             for verdict in run.verdicts:
                 log_verdict(verdict)
-        previous = self._publish(run, began)
+        with phase("reports"):
+            previous = self._publish(run, began)
         if self.settings.audit.events:
-            run.events, failed = emit_changes(
-                self.api,
-                run.verdicts,
-                previous,
-                concurrency=self.settings.audit.api_concurrency,
-            )
+            with phase("events"):
+                run.events, failed = emit_changes(
+                    self.api,
+                    run.verdicts,
+                    previous,
+                    concurrency=self.settings.audit.api_concurrency,
+                )
             run.errors += failed
         self._memory = {v.workload.ref.uid: status_of(v) for v in run.verdicts}
         run.seconds = time.monotonic() - clock
@@ -164,12 +173,13 @@ class Auditor:
         return run
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the pool; its threads end (and drop their copies of the engine) first."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _judge(self, inventory: Inventory, deadline: float) -> list[Verdict]:
         audit = self.settings.audit
         facts = CachedFacts(
-            self._fact_source(), TTLCache(len(inventory.workloads) * 4 + 16, audit.timeout + 60)
+            self.fact_source(), TTLCache(len(inventory.workloads) * 4 + 16, audit.timeout + 60)
         )
         evaluator = ImageEvaluator(
             self.engine,
@@ -206,7 +216,7 @@ class Auditor:
         previous = dict(Previous.of(meta) for meta in existing.values())
         return {uid: p for uid, p in previous.items() if uid} or self._memory
 
-    def _fact_source(self) -> FactSource:
+    def fact_source(self) -> FactSource:
         """Trial facts are read again each run; fetched facts keep one registry client
         (its cache of content by digest) until the policy data changes."""
         if self._injected and self._facts is not None:
@@ -224,6 +234,21 @@ class Auditor:
             self._facts = build_fact_source(self.settings, current.data, cache=cache)
             self._facts_for = current.fingerprint
         return self._facts
+
+
+class _Phases:
+    """``with phases("judge"):`` adds the block's seconds to ``times["judge"]``."""
+
+    def __init__(self, times: dict[str, float]) -> None:
+        self.times = times
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        began = time.monotonic()
+        try:
+            yield
+        finally:
+            self.times[name] = self.times.get(name, 0.0) + time.monotonic() - began
 
 
 def _written(written: Written) -> dict[str, int]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
@@ -24,7 +26,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from gate.audit.kube import KubeApi, KubernetesApi
-from tests.e2e.cluster import REPO_ROOT, Cluster, Process, free_port
+from tests.e2e.cluster import REPO_ROOT, Cluster, Process, child_env, free_port
 from tests.e2e.webhook import apply, gate_command
 
 AUDIT_DIR = REPO_ROOT / "deploy" / "kubernetes" / "audit"
@@ -284,6 +286,23 @@ class AuditProcess:
     def stop(self) -> int | None:
         self.process.stop()
         return self.process.proc.returncode
+
+
+def run_once(env: Mapping[str, str], *flags: str, **settings: str) -> tuple[int, dict[str, Any]]:
+    """``gate audit --output json`` once with ``env`` (and ``settings``) as its only GATE_*
+    variables: (exit code, the JSON document)."""
+    others = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
+    mine = {k: v for k, v in {**env, **settings}.items() if k != "GATE_AUDIT_EVERY"}
+    result = subprocess.run(
+        [*gate_command(), "audit", "--output", "json", *flags],
+        env=child_env(others | mine),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout, result.stderr
+    return result.returncode, json.loads(result.stdout)
 
 
 def wait_for(

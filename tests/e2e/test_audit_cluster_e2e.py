@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +26,10 @@ from tests.e2e.audit import (
     pod,
     pod_spec,
     report_of,
+    run_once,
     template,
 )
-from tests.e2e.cluster import REPO_ROOT, Cluster, child_env
-from tests.e2e.webhook import gate_command
+from tests.e2e.cluster import REPO_ROOT, Cluster
 
 COMPLIANT = (
     "us-docker.pkg.dev/gate-samples/apps/hello@"
@@ -57,20 +55,6 @@ def env(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
         "GATE_TRIAL_SCAN": str(REPO_ROOT / "samples" / "trivy-clean.json"),
         "HOME": str(folder),
     }
-
-
-def audit(env: dict[str, str], *flags: str, **settings: str) -> tuple[int, dict[str, Any]]:
-    overrides = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
-    result = subprocess.run(
-        [*gate_command(), "audit", "--output", "json", *flags],
-        env=child_env(overrides | env | settings),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.stdout, result.stderr
-    return result.returncode, json.loads(result.stdout)
 
 
 def in_namespace(found: dict[str, Any], namespace: str, key: str = "workloads") -> dict[str, Any]:
@@ -133,7 +117,7 @@ def test_every_pod_bearing_kind_is_one_workload_listed_page_by_page(
     custom = {"apiVersion": "example.com/v1", "kind": "Rollout", "metadata": {"name": "r", "uid": "0b5c"}}  # fmt: skip
     running(api, ns, "rolled", custom)
 
-    code, found = audit(env, "--no-events", GATE_AUDIT_PAGE_SIZE="2", GATE_AUDIT_REPORTS="none")
+    code, found = run_once(env, "--no-events", GATE_AUDIT_PAGE_SIZE="2", GATE_AUDIT_REPORTS="none")
     listed = in_namespace(found, ns)
     assert set(listed) == {
         "Deployment/web", "Deployment/idle", "StatefulSet/db", "DaemonSet/agent",
@@ -159,7 +143,7 @@ def test_exempt_namespaces_modes_and_break_glass_apply_as_at_admission(
     pod(api, exempt, "bad", pod_spec(BAD), [BAD_ID])
     pod(api, relaxed, "bad", pod_spec(BAD), [BAD_ID])
 
-    code, found = audit(
+    code, found = run_once(
         env,
         "--no-events",
         GATE_AUDIT_REPORTS="none",
@@ -186,7 +170,7 @@ def test_reports_are_written_once_kept_while_unchanged_and_removed_with_their_wo
     api = api_of(cluster)
     made = pod(api, namespace, "bad", pod_spec(BAD), [BAD_ID])
     uid = made["metadata"]["uid"]
-    code, found = audit(env, "--no-events")
+    code, found = run_once(env, "--no-events")
     assert code == expected_code(found) >= 1
     report = report_of(cluster, namespace, uid)
     assert report["summary"]["fail"] >= 2 and report["scope"]["name"] == "bad"
@@ -198,11 +182,11 @@ def test_reports_are_written_once_kept_while_unchanged_and_removed_with_their_wo
     )
     assert any(r["policy"] == "GATE-REF-001" and r["result"] == "fail" for r in summary["results"])
 
-    audit(env, "--no-events")
+    run_once(env, "--no-events")
     assert report_of(cluster, namespace, uid)["metadata"]["resourceVersion"] == version
 
     api.request("DELETE", f"/api/v1/namespaces/{namespace}/pods/bad")
-    audit(env, "--no-events")
+    run_once(env, "--no-events")
     assert report_of(cluster, namespace, uid) is None
 
 
@@ -212,14 +196,14 @@ def test_openreports_need_their_crds_and_events_are_written_anyway(
     api = api_of(cluster)
     uid = pod(api, namespace, "bad", pod_spec(BAD), [BAD_ID])["metadata"]["uid"]
     if cluster.kubectl("get", "crd", "reports.openreports.io", check=False).returncode != 0:
-        code, found = audit(env, "--reports", "openreports")
+        code, found = run_once(env, "--reports", "openreports")
         assert code == 2
         (error,) = [e for e in found["errors"] if "openreports" in e["hint"]]
         assert "deploy/crds/openreports" in error["hint"] and "Report" in error["message"]
         (event,) = events_of(cluster, namespace, uid)
         assert event["reason"] == "PolicyViolation" and "first audit" in event["message"]
     install_crds(cluster, "openreports")
-    code, found = audit(env, "--reports", "openreports", "--no-events")
+    code, found = run_once(env, "--reports", "openreports", "--no-events")
     assert found["errors"] == []
     report = report_of(cluster, namespace, uid, "reports.openreports.io")
     assert report["apiVersion"] == "openreports.io/v1alpha1" and report["source"] == "gate"
@@ -234,7 +218,7 @@ def test_a_cluster_gate_cannot_reach_exits_2_with_one_json_document(tmp_path: Pa
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\n"
         "current-context: x\n"
     )
-    code, found = audit({"GATE_KUBECONFIG": str(config), "HOME": str(tmp_path)})
+    code, found = run_once({"GATE_KUBECONFIG": str(config), "HOME": str(tmp_path)})
     assert code == 2 and found["workloads"] == []
     (error,) = found["errors"]
     assert error["kind"] == "kubernetes" and "did not answer" in error["message"]

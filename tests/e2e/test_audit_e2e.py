@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,10 @@ from tests.e2e.audit import (
     pod_spec,
     report_of,
     rollout,
+    run_once,
     token_kubeconfig,
 )
-from tests.e2e.cluster import Cluster, child_env
-from tests.e2e.webhook import gate_command
+from tests.e2e.cluster import Cluster
 from tests.integration.grafeas_server import (
     GoogleApiServer,
     GrafeasServicer,
@@ -244,20 +243,6 @@ def test_the_account_can_read_workloads_and_write_only_reports_and_events(
     for forbidden in ("secrets", "configmaps", "namespaces"):
         assert not can("list", forbidden, "-A"), forbidden
     assert not can("patch", "pods/status", "-A") and not can("watch", "pods", "-A")
-
-
-def run_once(env: dict[str, str], *flags: str) -> tuple[int, dict[str, Any]]:
-    once = {k: v for k, v in env.items() if k != "GATE_AUDIT_EVERY"}
-    result = subprocess.run(
-        [*gate_command(), "audit", "--output", "json", *flags],
-        env=child_env(once),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.stdout, result.stderr
-    return result.returncode, json.loads(result.stdout)
 
 
 def one(found: dict[str, Any], namespace: str, name: str) -> dict[str, Any]:
