@@ -45,7 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from gate.audit.kube import KubeApi, KubernetesApi  # noqa: E402
-from gate.audit.run import Auditor, AuditRun  # noqa: E402
+from gate.audit.record import AuditRun  # noqa: E402
+from gate.audit.run import Auditor  # noqa: E402
 from gate.config import Settings  # noqa: E402
 from gate.policy.engines import create_engine  # noqa: E402
 from tests.conftest import require_tool  # noqa: E402

@@ -291,8 +291,8 @@ def _audit(args: argparse.Namespace, settings: Settings, console: Console) -> in
 
 
 def _audit_failure(args: argparse.Namespace, error: GateError) -> str:
+    from gate.audit.record import AuditRun
     from gate.audit.render import render_json
-    from gate.audit.run import AuditRun
 
     return render_json(AuditRun(datetime.now(UTC), errors=[error]))
 

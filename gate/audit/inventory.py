@@ -9,31 +9,25 @@ the walk, so the topmost object gate knows is the workload. A workload with live
 judged by what they run; one without (scaled to zero, a CronJob between runs) by its pod
 template.
 
-The reference judged for a container (:func:`judged_reference`): the spec's own when it
-pins a digest (the kubelet can only run that content); else the spec's name and tag with
-the digest from the container status ``imageID`` (what the runtime actually pulled: a tag
-may have moved since); else, before the container has started, the spec's reference as
-written (gate resolves the tag, as at admission).
-
-    >>> judged_reference("nginx:1.27", "docker.io/library/nginx@sha256:" + "a" * 64)[:2]
-    ('nginx:1.27@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'status')
-    >>> judged_reference("nginx:1.27", "sha256:" + "b" * 64)   # an image ID, not a manifest digest
-    ('nginx:1.27', 'spec', '')
+    >>> [r.kind for r in KINDS][:3]
+    ['Pod', 'ReplicationController', 'Deployment']
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from gate.audit.kube import KubeApi, Resource, list_all
-from gate.errors import GateError, InvalidReference
-from gate.reference import parse_reference
-from gate.webhook.workloads import Container, containers_of
+from gate.audit.running import (
+    STATUS_LISTS,
+    RunningImage,
+    images_of_pods,
+    images_of_template,
+)
+from gate.errors import GateError
 
 POD = Resource("", "v1", "pods", "Pod")
 CONTROLLERS = (
@@ -47,12 +41,6 @@ CONTROLLERS = (
 )
 KINDS = (POD, *CONTROLLERS)
 FINISHED = ("Succeeded", "Failed")
-STATUS_LISTS = {
-    "regular": "containerStatuses",
-    "init": "initContainerStatuses",
-    "ephemeral": "ephemeralContainerStatuses",
-}
-_DIGEST = re.compile(r"@((?:sha256:[0-9a-f]{64})|(?:sha512:[0-9a-f]{128}))$")
 MAX_OWNER_DEPTH = 8
 METADATA = ("name", "namespace", "uid", "ownerReferences", "annotations", "generateName")
 
@@ -76,17 +64,6 @@ class WorkloadRef:
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.kind}/{self.name}"
-
-
-@dataclass(frozen=True)
-class RunningImage:
-    """One container of a workload and the reference judged for it."""
-
-    container: Container  # as the pod spec (or template) writes it
-    reference: str  # what gate judges
-    source: str  # where its digest came from: "status", "spec" (as written) or "template"
-    runtime_digest: str = ""  # the imageID's digest, "" when unknown
-    pods: int = 0  # live pods running it (0: judged from the template)
 
 
 @dataclass(frozen=True)
@@ -149,23 +126,10 @@ def workload(
         str(meta.get("uid") or ""),
     )
     try:
-        images = _from_pods(pods) if pods else _from_template(top)
+        images = images_of_pods(pods) if pods else images_of_template(top)
     except GateError as exc:
         return Workload(ref, top, pods=len(pods), problem=exc)
     return Workload(ref, top, tuple(images), len(pods))
-
-
-def judged_reference(spec: str, image_id: str) -> tuple[str, str, str]:
-    """(reference to judge, "status" or "spec", the runtime's digest or "")."""
-    found = _DIGEST.search(image_id.strip()) if "@" in image_id else None
-    runtime = found.group(1) if found else ""
-    try:
-        ref = parse_reference(spec)
-    except InvalidReference:
-        return spec, "spec", runtime  # judged as written: the reference error denies
-    if ref.digest or not runtime:
-        return spec, "spec", runtime
-    return f"{spec}@{runtime}", "status", runtime
 
 
 def slim(resource: Resource) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
@@ -193,36 +157,6 @@ def slim(resource: Resource) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
         return kept
 
     return keep
-
-
-def _from_pods(pods: Sequence[Mapping[str, Any]]) -> list[RunningImage]:
-    """One entry per distinct (container, securityContext, judged reference) over ``pods``."""
-    found: dict[tuple[str, ...], RunningImage] = {}
-    counts: Counter[tuple[str, ...]] = Counter()
-    for pod in pods:
-        statuses = _statuses(pod)
-        for container in containers_of(pod):
-            image_id = statuses.get((container.kind, container.name), "")
-            reference, source, runtime = judged_reference(container.image, image_id)
-            context = json.dumps(container.security_context, sort_keys=True, default=str)
-            key = (container.kind, container.name, container.image, context, reference)
-            found.setdefault(key, RunningImage(container, reference, source, runtime))
-            counts[key] += 1
-    return [replace(image, pods=counts[key]) for key, image in found.items()]
-
-
-def _from_template(top: Mapping[str, Any]) -> list[RunningImage]:
-    return [RunningImage(c, c.image, "template") for c in containers_of(top)]
-
-
-def _statuses(pod: Mapping[str, Any]) -> dict[tuple[str, str], str]:
-    status = pod.get("status") or {}
-    return {
-        (kind, str(s.get("name"))): str(s.get("imageID") or "")
-        for kind, name in STATUS_LISTS.items()
-        for s in status.get(name) or ()
-        if isinstance(s, Mapping)
-    }
 
 
 def _uid(obj: Mapping[str, Any]) -> str:

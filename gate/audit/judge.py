@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from gate.audit.inventory import RunningImage, Workload
+from gate.audit.inventory import Workload
+from gate.audit.running import RunningImage
 from gate.evaluate import reference_decision
 from gate.policy.interface import Decision, Engine, Finding
 from gate.reference import parse_reference

@@ -7,7 +7,7 @@ workload with its images (spec, reference judged, digest and where it came from,
 and findings; break-glass workloads are in ``break_glass``, not in ``workloads``.
 
     >>> from datetime import UTC, datetime
-    >>> from gate.audit.run import AuditRun
+    >>> from gate.audit.record import AuditRun
     >>> from gate.errors import GateError
     >>> doc = json.loads(render_json(AuditRun(datetime(2026, 1, 1, tzinfo=UTC),
     ...     errors=[GateError("cluster unreachable", hint="check the kubeconfig")])))
@@ -24,7 +24,7 @@ from rich.table import Table
 
 from gate.audit.judge import Verdict
 from gate.audit.logs import verdict_fields
-from gate.audit.run import AuditRun
+from gate.audit.record import AuditRun
 from gate.webhook.logsize import clip
 
 SCHEMA = "gate.audit/v1"

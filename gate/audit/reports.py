@@ -2,12 +2,8 @@
 
 One namespaced report per workload, as Kyverno writes them since 1.10: named ``gate-<uid>``,
 ``scope`` the workload, owned by it (the garbage collector removes it with the workload),
-labelled ``app.kubernetes.io/managed-by: gate``. Its results, per policy and container:
-``fail`` (a violation in ``enforce`` or ``audit`` mode), ``warn`` (a ``warn``-mode
-violation, or a policy warning), ``error`` (what could not be judged), ``skip`` (an
-exempted violation, or a policy gate did not evaluate because the reference policies
-denied first) and ``pass``; each carries the container, image, digest and mode in
-``properties``. One cluster report, ``gate-audit``, sums the run up per policy.
+labelled ``app.kubernetes.io/managed-by: gate``; its results are
+:mod:`gate.audit.results`'. One cluster report, ``gate-audit``, sums the run up per policy.
 
 The CRDs come from the upstream projects (deploy/crds/README.md). Reports are written
 only when their results changed (a fingerprint annotation), so a result keeps the time
@@ -28,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gate.audit.judge import Judged, Verdict
+from gate.audit.judge import Verdict
 from gate.audit.kube import Resource
+from gate.audit.results import MESSAGE_CHARS, severity, workload_results
 from gate.policy.loader import PolicyInfo
 from gate.webhook.logsize import clip
 
@@ -41,8 +38,6 @@ STATUS = "gate.dev/status"
 POLICIES = "gate.dev/policies"
 CLUSTER_REPORT = "gate-audit"
 MAX_RESULTS = 250  # per report: a report is one etcd object (1.5 MB at most)
-MESSAGE_CHARS = 1000
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 RESULTS = ("pass", "fail", "warn", "error", "skip")
 
 
@@ -78,7 +73,7 @@ def workload_report(
 ) -> dict[str, Any]:
     """The report of one workload (see the module docstring)."""
     ref = verdict.workload.ref
-    results = _results(verdict, catalog)
+    results = workload_results(verdict, catalog)
     return _document(
         kind.namespaced,
         name=report_name(ref.uid),
@@ -116,7 +111,7 @@ def cluster_report(
             "properties": {"workloads": str(len(where))},
         }
         if info is not None:
-            result["severity"] = _severity(info.severity)
+            result["severity"] = severity(info.severity)
         results.append(result)
     broken = [str(v.workload.ref) for v in verdicts if v.break_glass]
     if broken:
@@ -189,93 +184,3 @@ def _document(
 def _counts(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     counted = Counter(str(r.get("result")) for r in results)
     return {r: counted.get(r, 0) for r in RESULTS}
-
-
-def _results(verdict: Verdict, catalog: Mapping[str, PolicyInfo]) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
-    for finding in verdict.findings:
-        results.append(
-            {
-                "policy": finding.policy_id,
-                "rule": finding.finding.policy,
-                "category": _category(catalog, finding.policy_id),
-                "severity": _severity(finding.finding.severity),
-                "result": finding.result,
-                "message": clip(finding.text, MESSAGE_CHARS),
-                "properties": {
-                    "container": finding.container,
-                    "image": finding.image,
-                    "digest": finding.digest,
-                    "mode": finding.mode,
-                    **({"break-glass": "true"} if verdict.break_glass else {}),
-                },
-            }
-        )
-    for error in verdict.errors:
-        results.append(
-            {
-                "policy": f"error:{error.kind}",
-                "result": "error",
-                "message": clip(
-                    error.message + (f" (hint: {error.hint})" if error.hint else ""), MESSAGE_CHARS
-                ),
-                "properties": {"container": error.container, "image": error.image},
-            }
-        )
-    for judged in verdict.judged:
-        results += _unviolated(judged, catalog)
-    return results
-
-
-def _unviolated(judged: Judged, catalog: Mapping[str, PolicyInfo]) -> list[dict[str, Any]]:
-    """``pass`` for each policy that ran on this image and found nothing; ``skip`` for an
-    exempted violation and for the image policies that never ran (a reference policy
-    denied first); nothing when the image could not be judged at all (only errors)."""
-    decision, image = judged.evaluated, judged.image
-    if decision.errors and not (decision.violations or decision.warnings or decision.exempted):
-        return []
-    found = {f.policy_id for f in (*judged.decision.violations, *judged.decision.warnings)}
-    exempted = {f.policy_id: f for f in decision.exempted}
-    early = any(_scope(catalog, v.policy_id) == "reference" for v in decision.violations)
-    where = {
-        "container": image.container.name,
-        "image": image.reference,
-        "digest": judged.digest,
-    }
-    results = []
-    for policy_id, info in sorted(catalog.items()):
-        if info.scope not in ("reference", "image") or policy_id in found:
-            continue
-        result: dict[str, Any] = {
-            "policy": policy_id,
-            "rule": info.name,
-            "category": info.scope,
-            "severity": _severity(info.severity),
-            "properties": dict(where),
-        }
-        if policy_id in exempted:
-            reason = exempted[policy_id].reason
-            result |= {"result": "skip", "message": clip(f"exempted: {reason}", MESSAGE_CHARS)}
-        elif early and info.scope == "image":
-            result |= {
-                "result": "skip",
-                "message": "not evaluated: a reference policy denied the image, so gate did not "
-                "fetch it",
-            }
-        else:
-            result |= {"result": "pass", "message": info.title}
-        results.append(result)
-    return results
-
-
-def _severity(severity: str) -> str:
-    return severity.lower() if severity.lower() in SEVERITIES else "info"
-
-
-def _scope(catalog: Mapping[str, PolicyInfo], policy_id: str) -> str:
-    info = catalog.get(policy_id)
-    return info.scope if info else ""
-
-
-def _category(catalog: Mapping[str, PolicyInfo], policy_id: str) -> str:
-    return _scope(catalog, policy_id) or "admission"

@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from gate.audit.events import emit_changes, status_of
 from gate.audit.inventory import Inventory, take_inventory
@@ -28,8 +23,9 @@ from gate.audit.judge import Judge, Verdict
 from gate.audit.kube import KubeApi, KubeError
 from gate.audit.logs import log_summary, log_verdict
 from gate.audit.metrics import AuditMetrics
+from gate.audit.record import AuditRun, Phases
 from gate.audit.reports import REPORT_KINDS, cluster_report, workload_report
-from gate.audit.store import Previous, ReportStore, Written
+from gate.audit.store import Previous, ReportStore
 from gate.config import Settings
 from gate.errors import GateError
 from gate.evaluate import FactSource
@@ -41,52 +37,6 @@ from gate.webhook.evaluator import ImageEvaluator
 from gate.webhook.modes import ModeTable
 
 log = logging.getLogger(__name__)
-EXIT_OK, EXIT_VIOLATING, EXIT_ERROR = 0, 1, 2
-
-
-@dataclass
-class AuditRun:
-    started_at: datetime
-    seconds: float = 0.0
-    inventory: Inventory | None = None
-    verdicts: list[Verdict] = field(default_factory=list)
-    errors: list[GateError] = field(default_factory=list)  # of the run, not of one image
-    exempt: tuple[str, ...] = ()
-    written: Written | None = None
-    events: int = 0
-    phases: dict[str, float] = field(default_factory=dict)  # seconds: list, judge, reports, events
-
-    @property
-    def exit_code(self) -> int:
-        """2 when anything could not be read or judged, else 1 when anything violates."""
-        if self.errors or self.inventory is None or any(v.errors for v in self.verdicts):
-            return EXIT_ERROR
-        return EXIT_VIOLATING if any(v.status == "violating" for v in self.verdicts) else EXIT_OK
-
-    def summary(self) -> dict[str, Any]:
-        statuses = Counter(v.status for v in self.verdicts)
-        judged = [j for v in self.verdicts for j in v.judged]
-        return {
-            "workloads": len(self.verdicts),
-            "pods": self.inventory.pods if self.inventory else 0,
-            "namespaces": len({v.workload.ref.namespace for v in self.verdicts}),
-            "compliant": statuses["compliant"],
-            "violating": statuses["violating"],
-            "errored": statuses["error"],
-            "break_glass": sum(v.break_glass for v in self.verdicts),
-            "images": len({j.image.reference for j in judged}),
-            "digests": len({j.digest for j in judged if j.digest}),
-            "exempt_namespaces": list(self.exempt),
-            "reports": None if self.written is None else _written(self.written),
-            "events": self.events,
-            "errors": len(self.errors),
-            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
-        }
-
-    def error_counts(self) -> Counter[str]:
-        counts = Counter(e.kind for v in self.verdicts for e in v.errors)
-        counts.update(e.kind for e in self.errors)
-        return counts
 
 
 class Auditor:
@@ -130,7 +80,7 @@ class Auditor:
     def run(self) -> AuditRun:
         began, clock = datetime.now(UTC), time.monotonic()
         run = AuditRun(began, exempt=self.exempt)
-        phase = _Phases(run.phases)
+        phase = Phases(run.phases)
         try:
             with phase("list"):
                 run.inventory = take_inventory(
@@ -234,28 +184,3 @@ class Auditor:
             self._facts = build_fact_source(self.settings, current.data, cache=cache)
             self._facts_for = current.fingerprint
         return self._facts
-
-
-class _Phases:
-    """``with phases("judge"):`` adds the block's seconds to ``times["judge"]``."""
-
-    def __init__(self, times: dict[str, float]) -> None:
-        self.times = times
-
-    @contextmanager
-    def __call__(self, name: str) -> Iterator[None]:
-        began = time.monotonic()
-        try:
-            yield
-        finally:
-            self.times[name] = self.times.get(name, 0.0) + time.monotonic() - began
-
-
-def _written(written: Written) -> dict[str, int]:
-    return {
-        "created": written.created,
-        "replaced": written.replaced,
-        "unchanged": written.unchanged,
-        "deleted": written.deleted,
-        "failed": len(written.errors),
-    }

@@ -13,8 +13,11 @@ MODULES = [
     "gate.audit.kube",
     "gate.audit.logs",
     "gate.audit.metrics",
+    "gate.audit.record",
     "gate.audit.render",
     "gate.audit.reports",
+    "gate.audit.results",
+    "gate.audit.running",
     "gate.audit.settings",
     "gate.audit.store",
 ]

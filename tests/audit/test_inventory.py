@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gate.audit.inventory import POD, judged_reference, workload
+from gate.audit.inventory import POD, workload
+from gate.audit.running import judged_reference
 from tests.audit.conftest import BAD, BAD_ID, COMPLIANT, bare_pod, listed_pod
 
 DIGEST = "sha256:" + "b" * 64

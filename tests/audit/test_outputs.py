@@ -13,8 +13,8 @@ from rich.console import Console
 from gate.audit.events import changed, event, status_of
 from gate.audit.logs import log_verdict
 from gate.audit.metrics import AuditMetrics
+from gate.audit.record import AuditRun
 from gate.audit.render import print_table, render_json
-from gate.audit.run import AuditRun
 from gate.audit.store import Previous
 from gate.webhook.logging import configure_logging
 from gate.webhook.logsize import LINE_BYTES
