@@ -253,6 +253,49 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
     return result.exit_code
 
 
+def _audit(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    import signal
+    import threading
+    from dataclasses import replace
+
+    from gate.audit.kube import connect
+    from gate.audit.render import print_table, render_json
+    from gate.audit.run import Auditor
+    from gate.audit.service import run_every
+    from gate.webhook.logging import configure_logging
+
+    flags = {"every": args.every, "kubeconfig": args.kubeconfig, "kube_context": args.context}
+    flags |= {"reports": args.reports, "events": False if args.no_events else None}
+    audit = replace(settings.audit, **{k: v for k, v in flags.items() if v is not None})
+    settings = settings.with_changes(audit=audit.validated())
+    continuous = audit.interval > 0
+    if continuous or args.log:
+        configure_logging(settings.webhook.log_level)
+    api = connect(audit, pool=audit.concurrency + audit.api_concurrency)
+    auditor = Auditor(settings, api, create_engine(settings), log_workloads=continuous or args.log)
+    if continuous:
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        return run_every(auditor, audit.interval, stop, metrics_bind=audit.metrics_bind)
+    try:
+        run = auditor.run()
+    finally:
+        auditor.close()
+    if args.output == "json":
+        print(render_json(run))
+    else:
+        print_table(run, console)
+    return run.exit_code
+
+
+def _audit_failure(args: argparse.Namespace, error: GateError) -> str:
+    from gate.audit.record import AuditRun
+    from gate.audit.render import render_json
+
+    return render_json(AuditRun(datetime.now(UTC), errors=[error]))
+
+
 def _eval_failure(args: argparse.Namespace, error: GateError) -> str:
     return render_json([], errors=[error])
 
@@ -376,6 +419,29 @@ def _parser() -> argparse.ArgumentParser:
     attest.add_argument("--insecure-registry", action="append", help="host:port over plain HTTP")
     attest.add_argument("--output", choices=("text", "json"), default="text")
     attest.set_defaults(handler=_attest, failure=_attest_failure)
+
+    audit = commands.add_parser(
+        "audit", help="judge the workloads a cluster runs now (once, or --every 1h)"
+    )
+    audit.add_argument(
+        "--every", help="run continuously, e.g. 1h, 30m, 900 (GATE_AUDIT_EVERY); default once"
+    )
+    audit.add_argument("--kubeconfig", help="kubeconfig file (GATE_KUBECONFIG, KUBECONFIG)")
+    audit.add_argument("--context", help="kubeconfig context (GATE_KUBE_CONTEXT)")
+    audit.add_argument(
+        "--reports",
+        choices=("policyreport", "openreports", "none"),
+        help="report resources to write (GATE_AUDIT_REPORTS; policyreport)",
+    )
+    audit.add_argument("--no-events", action="store_true", help="write no Events")
+    audit.add_argument(
+        "--log", action="store_true", help="a JSON log line per violating workload on stderr"
+    )
+    audit.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
+    audit.add_argument("--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)")
+    audit.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
+    audit.add_argument("--output", choices=("table", "json"), default="table")
+    audit.set_defaults(handler=_audit, failure=_audit_failure)
 
     verify = commands.add_parser("verify", help="verify an image's attestations by an attestor")
     verify.add_argument("image", metavar="IMAGE")

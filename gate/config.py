@@ -18,6 +18,7 @@ from typing import Any
 
 from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
+from gate.audit.settings import AuditSettings
 from gate.envparse import fields_from_env
 from gate.errors import ConfigError
 from gate.policy.loader import default_policy_dir
@@ -42,6 +43,7 @@ class Settings:
     webhook: WebhookSettings = field(default_factory=WebhookSettings)  # gate serve; GATE_* in it
     attest: AttestSettings = field(default_factory=AttestSettings)  # gate attest/verify
     api: ApiSettings = field(default_factory=ApiSettings)  # the /v1 signing API (GATE_API_*)
+    audit: AuditSettings = field(default_factory=AuditSettings)  # gate audit (GATE_AUDIT_*)
     # Image facts: the registry.
     docker_config: str = (
         ""  # config.json for registry credentials; default DOCKER_CONFIG or ~/.docker
@@ -74,6 +76,7 @@ class Settings:
         values["webhook"] = WebhookSettings.from_env(env)
         values["attest"] = AttestSettings.from_env(env)
         values["api"] = ApiSettings.from_env(env)
+        values["audit"] = AuditSettings.from_env(env)
         return cls(**values).validated()
 
     def validated(self) -> Settings:

@@ -81,10 +81,7 @@ def evaluate_image(
     except GateError as exc:
         return Decision.from_error(exc, entry_point, engine=engine.name)
     if not source.local:
-        document = build_document(
-            ref.to_input(), entry_point=entry_point, workload=workload, now=now
-        )
-        first = engine.evaluate(document, Scope.REFERENCE)
+        first = reference_decision(engine, ref, entry_point=entry_point, workload=workload, now=now)
         if not first.allowed:
             return first
     try:
@@ -97,6 +94,19 @@ def evaluate_image(
     )
     decision = engine.evaluate(document, Scope.FULL)
     return decision.with_errors(*facts.errors) if facts.errors else decision
+
+
+def reference_decision(
+    engine: Engine,
+    ref: ImageRef,
+    *,
+    entry_point: str,
+    workload: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Decision:
+    """The reference-scoped policies alone, on ``ref`` as written: nothing is fetched."""
+    document = build_document(ref.to_input(), entry_point=entry_point, workload=workload, now=now)
+    return engine.evaluate(document, Scope.REFERENCE)
 
 
 def _checked_scan_subject(ref: ImageRef, facts: ImageFacts) -> ImageFacts:

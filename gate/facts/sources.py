@@ -16,7 +16,7 @@ engine (``Engine.fetchable``, once per policy set), so the rule has one copy, in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gate.config import Settings
 from gate.errors import GateError
@@ -73,19 +73,28 @@ class FetchedFacts(FactSource):
 
 
 def build_fact_source(
-    settings: Settings, engine: Engine, *, report: ScanResult | None = None
+    settings: Settings,
+    engine: Engine,
+    *,
+    report: ScanResult | None = None,
+    cache: tuple[int, int] | None = None,
 ) -> FetchedFacts:
     """The registry client and scanner that ``settings`` describe; the registry client
-    contacts only what ``engine``'s policy set lets it fetch."""
+    contacts only what ``engine``'s policy set lets it fetch.
+
+    ``cache`` (entries, bytes) sizes the registry client's cache of content by digest.
+    """
     return FetchedFacts(
-        registry=build_registry_client(settings, engine),
+        registry=build_registry_client(settings, engine, cache=cache),
         scanner=build_scanner(settings),
         report=report,
         platforms=settings.platforms,
     )
 
 
-def build_registry_client(settings: Settings, engine: Engine) -> RegistryClient:
+def build_registry_client(
+    settings: Settings, engine: Engine, *, cache: tuple[int, int] | None = None
+) -> RegistryClient:
     options = ClientOptions(
         approved=engine.fetchable,
         transport=TransportOptions(
@@ -93,6 +102,8 @@ def build_registry_client(settings: Settings, engine: Engine) -> RegistryClient:
             ca_bundle=settings.registry_ca_bundle or None,
         ),
     )
+    if cache is not None:
+        options = replace(options, cache_entries=cache[0], cache_bytes=cache[1])
     docker_config = DockerConfig.load(settings.docker_config or None)
     return RegistryClient(options, auth=Authenticator(CredentialStore(docker_config)))
 

@@ -28,12 +28,11 @@ from gate.webhook.evaluator import ImageResult
 from gate.webhook.logging import log_decision
 from gate.webhook.outcome import Outcome, decide
 from gate.webhook.review import InvalidRequest, Review, ReviewError, parse_review, respond
-from gate.webhook.workloads import Container, containers_of, pod_template_metadata
+from gate.webhook.workloads import Container, break_glass, containers_of, workload_input
 
 if TYPE_CHECKING:
     from gate.webhook.app import WebhookState
 
-BREAK_GLASS = "alpha.image-policy.k8s.io/break-glass"
 KINDS = {
     ("", "Pod"),
     ("", "ReplicationController"),
@@ -103,7 +102,7 @@ def admit(state: WebhookState, review: Review, started: float) -> tuple[Outcome,
         )
         return Outcome(False, "invalid", message), []
     settings = state.settings.webhook
-    broken = settings.break_glass and _break_glass(obj)
+    broken = settings.break_glass and break_glass(obj)
     items = [(c, workload(review, obj, c)) for c in containers]
     results = state.evaluator.evaluate(items, started + settings.budget)
     outcome = decide(
@@ -127,18 +126,9 @@ def pod_bearing(review: Review) -> bool:
 def workload(review: Review, obj: Mapping[str, Any], container: Container) -> dict[str, Any]:
     """The input document's ``workload`` object (docs/input.md)."""
     meta = obj.get("metadata")
-    meta = meta if isinstance(meta, Mapping) else {}
-    annotations = meta.get("annotations")
-    return {
-        "namespace": review.namespace,
-        "kind": review.kind,
-        "name": review.name or str(meta.get("generateName") or ""),
-        "operation": review.operation,
-        "annotations": {str(k): v for k, v in (annotations or {}).items() if isinstance(v, str)}
-        if isinstance(annotations, Mapping)
-        else {},
-        "container": container.to_input(),
-    }
+    generated = meta.get("generateName") if isinstance(meta, Mapping) else None
+    name = review.name or str(generated or "")
+    return workload_input(review.namespace, review.kind, name, review.operation, obj, container)
 
 
 def _object(review: Review) -> Mapping[str, Any]:
@@ -151,14 +141,6 @@ def _object(review: Review) -> Mapping[str, Any]:
     if kind != review.kind:
         raise InputError(f"request.kind is {review.kind} but the object is a {str(kind)[:40]}")
     return obj
-
-
-def _break_glass(obj: Mapping[str, Any]) -> bool:
-    for meta in (obj.get("metadata"), pod_template_metadata(obj)):
-        annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
-        if isinstance(annotations, Mapping) and annotations.get(BREAK_GLASS) == "true":
-            return True
-    return False
 
 
 def _observe(state: WebhookState, review: Review, outcome: Outcome, seconds: float) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from gate.errors import InputError
 
+BREAK_GLASS = "alpha.image-policy.k8s.io/break-glass"
 # Where each kind keeps its pod spec.
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
     "Pod": ("spec",),
@@ -75,6 +76,39 @@ def pod_template_metadata(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     for step in (*path[:-1], "metadata") if path else ("metadata",):
         node = node.get(step) if isinstance(node, Mapping) else None
     return node if isinstance(node, Mapping) else {}
+
+
+def break_glass(obj: Mapping[str, Any]) -> bool:
+    """True when ``obj`` or its pod template carries ``BREAK_GLASS: "true"`` (exactly)."""
+    for meta in (obj.get("metadata"), pod_template_metadata(obj)):
+        annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+        if isinstance(annotations, Mapping) and annotations.get(BREAK_GLASS) == "true":
+            return True
+    return False
+
+
+def workload_input(
+    namespace: str,
+    kind: str,
+    name: str,
+    operation: str,
+    obj: Mapping[str, Any],
+    container: Container,
+) -> dict[str, Any]:
+    """The input document's ``workload`` object (docs/input.md): the object's string
+    annotations and the container with its effective securityContext."""
+    meta = obj.get("metadata")
+    annotations = meta.get("annotations") if isinstance(meta, Mapping) else None
+    return {
+        "namespace": namespace,
+        "kind": kind,
+        "name": name,
+        "operation": operation,
+        "annotations": {str(k): v for k, v in annotations.items() if isinstance(v, str)}
+        if isinstance(annotations, Mapping)
+        else {},
+        "container": container.to_input(),
+    }
 
 
 def pod_spec_path(kind: str) -> tuple[str, ...]:

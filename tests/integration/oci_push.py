@@ -116,6 +116,7 @@ def image_config(
     variant: str = "",
     padding: int = 0,
     labels: dict[str, str] | None = None,
+    created: str = "2026-01-02T03:04:05Z",
 ) -> bytes:
     """An image config JSON; ``padding`` bytes of label make an oversized one."""
     all_labels = dict(labels or {})
@@ -124,7 +125,7 @@ def image_config(
     doc: dict[str, Any] = {
         "architecture": architecture,
         "os": os,
-        "created": "2026-01-02T03:04:05Z",
+        "created": created,
         "config": {
             "User": user,
             "Env": ["PATH=/usr/bin"],
@@ -133,7 +134,7 @@ def image_config(
             "WorkingDir": "/",
         },
         "rootfs": {"type": "layers", "diff_ids": []},
-        "history": [{"created_by": "COPY app /app", "created": "2026-01-02T03:04:05Z"}],
+        "history": [{"created_by": "COPY app /app", "created": created}],
     }
     if variant:
         doc["variant"] = variant
