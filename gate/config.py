@@ -20,6 +20,7 @@ from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
 from gate.envparse import fields_from_env
 from gate.errors import ConfigError
+from gate.facts.provenance.settings import TrustSettings
 from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
 
@@ -59,6 +60,8 @@ class Settings:
     google_ca_file: str = ""
     google_plaintext: bool = False  # local test servers only
     google_anonymous: bool = False  # local test servers only
+    # Image facts: provenance and signatures (GATE_TRUSTED_KEYS, GATE_SIGSTORE_TRUSTED_ROOT, …).
+    trust: TrustSettings = field(default_factory=TrustSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +77,7 @@ class Settings:
         values["webhook"] = WebhookSettings.from_env(env)
         values["attest"] = AttestSettings.from_env(env)
         values["api"] = ApiSettings.from_env(env)
+        values["trust"] = TrustSettings.from_env(env)
         return cls(**values).validated()
 
     def validated(self) -> Settings:

@@ -14,7 +14,7 @@ and vulnerabilities from Artifact Analysis, or from a local report when one is g
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gate.config import Settings
@@ -22,6 +22,8 @@ from gate.errors import GateError
 from gate.evaluate import FactSource
 from gate.facts.google import GoogleEndpoint
 from gate.facts.metadata import ImageFacts, Platform
+from gate.facts.provenance.interface import EvidenceSource
+from gate.facts.provenance.source import build_evidence_source, with_evidence
 from gate.facts.registry import (
     Authenticator,
     ClientOptions,
@@ -48,6 +50,7 @@ class FetchedFacts(FactSource):
     scanner: ScanSource | None = None
     report: ScanResult | None = None
     platforms: tuple[str, ...] = ()
+    evidence: EvidenceSource | None = None  # provenance and signatures, when trust is set
 
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         """Each source on its own: one that fails leaves its error in the facts, and the
@@ -70,18 +73,23 @@ class FetchedFacts(FactSource):
                 scan = self.scanner.scan(ref.normalized)
             except ScanError as exc:
                 errors.append(exc)
-        return ref, ImageFacts(platforms=platforms, vulnerabilities=scan, errors=tuple(errors))
+        facts = ImageFacts(platforms=platforms, vulnerabilities=scan)
+        if self.evidence is not None and ref.digest is not None:
+            facts = with_evidence(facts, self.evidence.evidence(ref, deadline))
+        return ref, replace(facts, errors=(*errors, *facts.errors))
 
 
 def build_fact_source(
     settings: Settings, policy_data: Mapping[str, Any], *, report: ScanResult | None = None
 ) -> FetchedFacts:
     """The registry client and scanner that ``settings`` describe, for the approved registries."""
+    registry = build_registry_client(settings, policy_data)
     return FetchedFacts(
-        registry=build_registry_client(settings, policy_data),
+        registry=registry,
         scanner=build_scanner(settings),
         report=report,
         platforms=settings.platforms,
+        evidence=build_evidence_source(settings, registry),
     )
 
 
