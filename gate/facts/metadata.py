@@ -42,7 +42,15 @@ _RFC3339 = re.compile(
 )
 _PLATFORM_KEYS = {"os", "architecture", "variant", "manifest_digest", "media_type", "config"}
 _EVIDENCE_KEYS = {
-    "provenance": {"predicate_type", "builder_id", "build_type", "source", "subjects", "origin", "verified_by"},
+    "provenance": {
+        "predicate_type",
+        "builder_id",
+        "build_type",
+        "source",
+        "subjects",
+        "origin",
+        "verified_by",
+    },
     "signatures": {"kind", "digest", "origin", "verified_by"},
     "unverified": {"kind", "origin", "reason"},
 }
@@ -145,7 +153,9 @@ def _facts(doc: dict[str, Any]) -> ImageFacts:
 
 
 def _metadata_document(doc: dict[str, Any]) -> ImageFacts:
-    only_keys(doc, {"platforms", "vulnerabilities", "attestations", *_EVIDENCE_KEYS}, "the document")
+    only_keys(
+        doc, {"platforms", "vulnerabilities", "attestations", *_EVIDENCE_KEYS}, "the document"
+    )
     platforms = arr(doc["platforms"], "platforms")
     vulnerabilities = doc.get("vulnerabilities")
     attestations = arr(doc.get("attestations"), "attestations", nullable=True)

@@ -86,5 +86,7 @@ class ArtifactAnalysisEvidence(EvidenceSource):
         )
         fact = self.judge.parsed_envelope(envelope, origin=ORIGIN, image_digest=digest)
         if isinstance(fact, Unverified):
-            return Unverified(fact.kind, ORIGIN, f"BUILD occurrence {occurrence.name}: {fact.reason}")
+            return Unverified(
+                fact.kind, ORIGIN, f"BUILD occurrence {occurrence.name}: {fact.reason}"
+            )
         return fact

@@ -97,14 +97,18 @@ def read_bundle(
     except ShapeError as exc:
         return refused(f"malformed ({exc})")
     if verifier is None:
-        return refused("keyless, and no Sigstore trusted root is configured (GATE_SIGSTORE_TRUSTED_ROOT)")
+        return refused(
+            "keyless, and no Sigstore trusted root is configured (GATE_SIGSTORE_TRUSTED_ROOT)"
+        )
     try:
         return verifier.verify(raw)
     except ValueError as exc:
         return refused(f"did not verify against the Sigstore trusted root: {exc}")
 
 
-def _keyed(envelope: Envelope, keys: Sequence[TrustedKey], refused: Any) -> VerifiedPayload | Unverified:
+def _keyed(
+    envelope: Envelope, keys: Sequence[TrustedKey], refused: Any
+) -> VerifiedPayload | Unverified:
     verification = verify_envelope(envelope, keys)
     if verification.key is None:
         return refused(verification.reason())  # type: ignore[no-any-return]
@@ -137,7 +141,9 @@ def identity_of(certificate: x509.Certificate) -> tuple[str, str]:
         found = names.get_values_for_type(x509.RFC822Name) + names.get_values_for_type(
             x509.UniformResourceIdentifier
         )
-        others = [o.value for o in names.get_values_for_type(x509.OtherName) if o.type_id == _OTHERNAME]
+        others = [
+            o.value for o in names.get_values_for_type(x509.OtherName) if o.type_id == _OTHERNAME
+        ]
         subject = (found or [_utf8_string(v) for v in others] or [""])[0]
     return issuer, subject
 

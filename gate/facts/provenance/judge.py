@@ -91,7 +91,9 @@ def statement_fact(verified: VerifiedPayload, *, origin: str, image_digest: str)
             digests = {s.digest for s in subjects}
             if image_digest not in digests:
                 return Unverified(
-                    "signature", origin, f"signature statement names {sorted(digests)}, not {image_digest}"
+                    "signature",
+                    origin,
+                    f"signature statement names {sorted(digests)}, not {image_digest}",
                 )
             return SignatureFact("sigstore-bundle", image_digest, origin, verified.verified_by)
         claims = read_statement(verified.payload)

@@ -98,7 +98,9 @@ class TrustedKey:
 
 
 def _rsa(
-    key: rsa.RSAPublicKey, pad: padding.AsymmetricPadding, chosen: Callable[[], hashes.HashAlgorithm]
+    key: rsa.RSAPublicKey,
+    pad: padding.AsymmetricPadding,
+    chosen: Callable[[], hashes.HashAlgorithm],
 ) -> Callable[[bytes, bytes], None]:
     return lambda sig, data: key.verify(sig, data, pad, chosen())
 

@@ -25,8 +25,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from gate.facts.provenance.bundle import BUNDLE_MEDIA_PREFIX
-from gate.facts.provenance.cosign import CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION, SIMPLE_SIGNING
-from gate.facts.provenance.interface import Evidence, EvidenceSource, Provenance, SignatureFact, Unverified
+from gate.facts.provenance.cosign import (
+    CERTIFICATE_ANNOTATION,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+)
+from gate.facts.provenance.interface import (
+    Evidence,
+    EvidenceSource,
+    Provenance,
+    SignatureFact,
+    Unverified,
+)
 from gate.facts.provenance.judge import Fact, Judge
 from gate.facts.registry import Deadline, Descriptor, Manifest, RegistryClient, RegistryError
 from gate.facts.registry.manifest import parse_manifest
@@ -87,7 +97,9 @@ class RegistryEvidence(EvidenceSource):
         self, ref: ImageRef, digest: str, deadline: Deadline
     ) -> Iterator[tuple[str, Manifest]]:
         seen: set[str] = set()
-        wanted = [(f"OCI referrer {d.digest}", d.digest) for d in self.referrers(ref, digest, deadline)]
+        wanted = [
+            (f"OCI referrer {d.digest}", d.digest) for d in self.referrers(ref, digest, deadline)
+        ]
         for suffix in (".sig", ".att"):
             tag = fallback_tag(digest) + suffix
             tagged = self._tag_digest(ref, tag, deadline)
@@ -149,7 +161,9 @@ class RegistryEvidence(EvidenceSource):
                 response, self.client.options.max_manifest_bytes, ref.registry, ref.repository, what
             )
             content_type = response.headers.get("Content-Type", "")
-        index = parse_manifest(data, content_type, compute_digest(data), ref.registry, ref.repository)
+        index = parse_manifest(
+            data, content_type, compute_digest(data), ref.registry, ref.repository
+        )
         if not index.is_index:
             raise RegistryError.for_ref(ref, f"{what}: the registry answered with a non-index")
         return index.manifests

@@ -76,7 +76,11 @@ def _subject(raw: Any, index: int) -> Subject:
     item = obj(raw, f"subject[{index}]")
     digests = obj(item.get("digest"), f"subject[{index}].digest", nullable=True)
     found = next(
-        (f"{alg}:{value}" for alg in ("sha256", "sha512") if isinstance(value := digests.get(alg), str)),
+        (
+            f"{alg}:{value}"
+            for alg in ("sha256", "sha512")
+            if isinstance(value := digests.get(alg), str)
+        ),
         "",
     )
     return Subject(str(item.get("name") or ""), found.lower())
@@ -87,7 +91,9 @@ def _v1(predicate: dict[str, Any]) -> tuple[str, str, tuple[str, str, str]]:
     run = obj(predicate.get("runDetails"), "predicate.runDetails")
     builder = text(obj(run.get("builder"), "runDetails.builder").get("id"), "builder.id")
     build_type = text(definition.get("buildType"), "buildDefinition.buildType")
-    dependencies = arr(definition.get("resolvedDependencies"), "resolvedDependencies", nullable=True)
+    dependencies = arr(
+        definition.get("resolvedDependencies"), "resolvedDependencies", nullable=True
+    )
     source = _first_git(dependencies)
     if source is None:
         external = obj(definition.get("externalParameters"), "externalParameters", nullable=True)
@@ -116,7 +122,8 @@ def _first_git(items: list[Any]) -> tuple[str, str, str] | None:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("uri"), str):
             continue
-        digests = item.get("digest") if isinstance(item.get("digest"), dict) else {}
+        raw = item.get("digest")
+        digests: dict[str, Any] = raw if isinstance(raw, dict) else {}
         revision = next(
             (v for k in ("gitCommit", "sha1") if isinstance(v := digests.get(k), str)), ""
         )
