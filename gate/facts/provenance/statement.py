@@ -143,8 +143,12 @@ def _external_source(external: dict[str, Any]) -> tuple[str, str, str]:
 
 
 def normalize_repository(uri: str) -> tuple[str, str]:
-    """(``host/path`` without scheme, ``git+`` or ``.git``, the ref after ``@`` if any)."""
-    body = _SCHEME.sub("", uri.strip())
+    """(``host/path`` without scheme, user, ``git+`` or ``.git``; the ref after ``@`` if any)."""
+    text = uri.strip()
+    body = _SCHEME.sub("", text)
+    host, slash, path = body.partition("/")
+    if body != text and "@" in host:  # user information: git+ssh://git@github.com/…
+        body = host.rpartition("@")[2] + slash + path
     head, at, tail = body.rpartition("@")
     ref = ""
     if at and "/" in head and (tail.startswith("refs/") or _COMMIT.fullmatch(tail)):
