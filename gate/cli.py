@@ -187,7 +187,8 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
     )
     args.mode = attest.mode  # for the error document, should anything fail from here on
     policy_data = load_policy_set(settings.policies, settings.data_overrides).data
-    source = build_fact_source(settings, policy_data)
+    # The KMS endpoint flag also reaches the trusted keys read for provenance.
+    source = build_fact_source(settings.with_changes(attest=attest), policy_data)
     evaluator = fetched_evaluator(
         create_engine(settings),
         source,
