@@ -30,14 +30,14 @@ def with_provenance(servers: GoogleApis, image: str, builder: str) -> None:
     signature = servers.kms.keys[GCB_KEY].sign_digest(
         hashlib.sha256(pae(INTOTO, statement)).digest()
     )
-    apis.grafeas.put(
+    servers.grafeas.put(
         PROJECT, build_occurrence(f"https://{image}", statement, [(signature, GCB_KEY)])
     )
 
 
 def test_attest_signs_only_images_built_by_the_trusted_builder(
     registry: RegistryServer,  # noqa: F811
-    apis: GoogleApis,  # noqa: F811
+    apis: GoogleApis,
     data: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
