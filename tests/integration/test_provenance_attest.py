@@ -37,7 +37,7 @@ def with_provenance(servers: GoogleApis, image: str, builder: str) -> None:
 
 def test_attest_signs_only_images_built_by_the_trusted_builder(
     registry: RegistryServer,  # noqa: F811
-    apis: GoogleApis,
+    apis: GoogleApis,  # noqa: F811
     data: Path,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
