@@ -219,7 +219,10 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
 
 
 def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from dataclasses import replace
+
     from gate.attest.commands import ApiEndpoints, render_verify, verify_command
+    from gate.attest.signatures import signature_checker
     from gate.facts.registry import Deadline
     from gate.facts.sources import build_registry_client
     from gate.reference import ImageRef
@@ -233,14 +236,20 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
         binauthz_endpoint=args.binauthz_endpoint,
     )
     args.attestor = attest.attestor  # for the error document, should anything fail
+    data = load_policy_set(settings.policies, settings.data_overrides).data
+    registry = build_registry_client(settings, data)
 
     def resolve(ref: ImageRef) -> ImageRef:
-        data = load_policy_set(settings.policies, settings.data_overrides).data
-        digest = build_registry_client(settings, data).resolve(
-            ref, Deadline.after(settings.fetch_timeout)
-        )
-        return ref.with_digest(digest)
+        return ref.with_digest(registry.resolve(ref, Deadline.after(settings.fetch_timeout)))
 
+    signatures = None
+    if args.trusted_key or args.sigstore_trusted_root:  # cosign verify --key, in gate's terms
+        trust = replace(
+            settings.trust,
+            trusted_keys=tuple(args.trusted_key or ()),
+            sigstore_trusted_root=args.sigstore_trusted_root or "",
+        )
+        signatures = signature_checker(settings.with_changes(trust=trust), registry)
     result = verify_command(
         args.image,
         attestor=attest.attestor,
@@ -250,6 +259,7 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
         confirm=args.confirm,
         project=attest.attestation_project,
         resolver=resolve,
+        signatures=signatures,
     )
     print(render_verify(result, args.output))
     return result.exit_code
@@ -379,12 +389,22 @@ def _parser() -> argparse.ArgumentParser:
     attest.add_argument("--output", choices=("text", "json"), default="text")
     attest.set_defaults(handler=_attest, failure=_attest_failure)
 
-    verify = commands.add_parser("verify", help="verify an image's attestations by an attestor")
+    verify = commands.add_parser(
+        "verify", help="verify an image's attestations by an attestor, and its cosign signatures"
+    )
     verify.add_argument("image", metavar="IMAGE")
     verify.add_argument("--attestor", help="projects/P/attestors/A (GATE_ATTESTOR)")
     verify.add_argument("--confirm", action="store_true", help="also ask Binary Authorization")
     verify.add_argument("--attestation-project", help="project of the occurrences (attestor's)")
     verify.add_argument("--binauthz-endpoint", help="host[:port] of Binary Authorization")
+    verify.add_argument(
+        "--trusted-key",
+        action="append",
+        help="check cosign signatures against this key: PEM file or gcpkms://… (repeatable)",
+    )
+    verify.add_argument(
+        "--sigstore-trusted-root", help="check keyless signatures under this trusted_root.json"
+    )
     verify.add_argument("--insecure-registry", action="append", help="host:port over plain HTTP")
     verify.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
     verify.add_argument("--output", choices=("text", "json"), default="text")

@@ -343,3 +343,38 @@ def test_gate_eval_without_trust_fetches_no_evidence(
     result = json.loads(capsys.readouterr().out)["results"][0]
     ids = {v["policy_id"] for v in result["violations"]}
     assert "GATE-IMG-009" not in ids and "GATE-IMG-006" in ids
+
+
+def test_gate_verify_checks_cosign_signatures(
+    registry: RegistryServer, signer: Signer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    repo, host = "team/verified", registry.host
+    signed, unsigned = push(registry.url, repo), push(registry.url, repo, user="1000")
+    attach_cosign(Pusher(registry.url), repo, signed.digest, ".sig",
+                  [signature_layer(host, repo, signed.digest, signer)])  # fmt: skip
+    attach_cosign(Pusher(registry.url), repo, unsigned.digest, ".sig",
+                  [signature_layer(host, repo, unsigned.digest, Signer.ec())])  # fmt: skip
+    approved = tmp_path / "approved.json"
+    approved.write_text(
+        json.dumps({"gate": {"params": {"registries": {"approved": [f"{host}/**"]}}}})
+    )
+    key = str(signer.write_pem(tmp_path))
+    monkeypatch.delenv("GATE_ATTESTOR", raising=False)
+    common = ["--trusted-key", key, "--insecure-registry", host, "--data", str(approved)]
+
+    code = main(["verify", f"{host}/{repo}@{signed.digest}", *common, "--output", "json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0 and document["verified"] is True
+    assert document["signatures"]["signatures"][0]["verified_by"]["key"] == signer.key_id
+
+    code = main(["verify", f"{host}/{repo}@{unsigned.digest}", *common])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "no valid signature (0 valid, 1 not)" in out and "no trusted key verifies it" in out
+
+    foreign = Signer.ec().write_pem(tmp_path, "other.pub")
+    code = main(["verify", f"{host}/{repo}:{'latest'}", "--trusted-key", str(foreign),
+                 "--insecure-registry", host, "--data", str(approved), "--output", "json"])  # fmt: skip
+    document = json.loads(capsys.readouterr().out)
+    assert code == 2 and document["errors"][0]["kind"] == "registry"  # no such tag: an error
