@@ -378,3 +378,48 @@ def test_gate_verify_checks_cosign_signatures(
                  "--insecure-registry", host, "--data", str(approved), "--output", "json"])  # fmt: skip
     document = json.loads(capsys.readouterr().out)
     assert code == 2 and document["errors"][0]["kind"] == "registry"  # no such tag: an error
+
+
+def test_keyless_bundle_referrer_and_the_identity_policy(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    from tests.sigstore_stack import SigstoreStack
+
+    repo, host = "team/keyless", registry.host
+    image = push(registry.url, repo)
+    stack = SigstoreStack()
+    issuer = "https://token.actions.githubusercontent.com"
+    workflow = "https://github.com/example/app/.github/workflows/release.yml@refs/heads/main"
+    statement = json.dumps({"_type": "https://in-toto.io/Statement/v1",
+                            "subject": [{"name": f"{host}/{repo}", "digest": {"sha256": image.digest[7:]}}],
+                            "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {}})  # fmt: skip
+    bundle = stack.sign_dsse(statement.encode(), issuer=issuer, subject=workflow)
+    attach_referrer(Pusher(registry.url), repo, image, BUNDLE, [Layer(bundle, BUNDLE)])
+    params = {"registries": {"approved": [f"{host}/**"]}, "signatures": {"enabled": True, "identities": [
+        {"issuer": issuer, "subject_pattern": "https://github.com/example/*/.github/workflows/**"}]}}  # fmt: skip
+    data = tmp_path / "keyless.json"
+    data.write_text(json.dumps({"gate": {"params": params}}))
+    trust = TrustSettings(
+        sigstore_trusted_root=str(stack.trusted_root(tmp_path)), provenance_sources=("registry",)
+    )
+    settings = Settings(
+        scan_source="none", insecure_registries=(host,), data_overrides=(data,), trust=trust
+    )
+    source = build_fact_source(
+        settings, load_policy_set(settings.policies, settings.data_overrides).data
+    )
+    engine = create_engine(settings)
+
+    decision = evaluate_image(engine, f"{host}/{repo}@{image.digest}", source, entry_point="attest")
+    assert not decision.errors and "GATE-IMG-009" not in supply_chain_ids(decision)
+
+    other = data.read_text().replace("github.com/example/*", "github.com/acme/*")
+    data.write_text(other)
+    settings = Settings(
+        scan_source="none", insecure_registries=(host,), data_overrides=(data,), trust=trust
+    )
+    decision = evaluate_image(
+        create_engine(settings), f"{host}/{repo}@{image.digest}", source, entry_point="attest"
+    )
+    [violation] = [v for v in decision.violations if v.policy_id == "GATE-IMG-009"]
+    assert f"is signed only by identity {workflow} (issuer {issuer})" in violation.message
