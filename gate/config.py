@@ -20,6 +20,7 @@ from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
 from gate.envparse import fields_from_env
 from gate.errors import ConfigError
+from gate.facts.google import GoogleEndpoint
 from gate.facts.provenance.settings import TrustSettings
 from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
@@ -91,6 +92,16 @@ class Settings:
                     f"unknown {name} {value!r}", hint=f"choose one of {', '.join(allowed)}"
                 )
         return self
+
+    def google_endpoint(self, api_endpoint: str) -> GoogleEndpoint:
+        """A Google API at ``api_endpoint`` ("" for its public host) with these settings'
+        TLS and credential choices."""
+        return GoogleEndpoint(
+            api_endpoint=api_endpoint,
+            plaintext=self.google_plaintext,
+            anonymous=self.google_anonymous,
+            ca_file=self.google_ca_file,
+        ).validated()
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied (CLI flags over environment)."""

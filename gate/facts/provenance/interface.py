@@ -57,8 +57,8 @@ class Subject:
 
 
 @dataclass(frozen=True)
-class Provenance:
-    """A verified SLSA provenance statement, in the input schema's shape."""
+class ProvenanceClaims:
+    """What a SLSA provenance statement claims (not yet who vouched for it)."""
 
     predicate_type: str
     builder_id: str
@@ -67,8 +67,18 @@ class Provenance:
     source_revision: str
     source_ref: str
     subjects: tuple[Subject, ...]
+
+
+@dataclass(frozen=True)
+class Provenance(ProvenanceClaims):
+    """A verified SLSA provenance statement, in the input schema's shape."""
+
     origin: str  # one of ORIGINS
     verified_by: VerifiedBy
+
+    @classmethod
+    def of(cls, claims: ProvenanceClaims, origin: str, verified_by: VerifiedBy) -> Provenance:
+        return cls(**vars(claims), origin=origin, verified_by=verified_by)
 
     def to_input(self) -> dict[str, Any]:
         return {

@@ -101,14 +101,4 @@ def statement_fact(verified: VerifiedPayload, *, origin: str, image_digest: str)
         return Unverified("provenance", origin, f"in-toto statement: malformed ({exc})")
     if claims is None:
         return None
-    return Provenance(
-        predicate_type=claims.predicate_type,
-        builder_id=claims.builder_id,
-        build_type=claims.build_type,
-        source_repository=claims.source_repository,
-        source_revision=claims.source_revision,
-        source_ref=claims.source_ref,
-        subjects=claims.subjects,
-        origin=origin,
-        verified_by=verified.verified_by,
-    )
+    return Provenance.of(claims, origin, verified.verified_by)

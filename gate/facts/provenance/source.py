@@ -18,7 +18,6 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gate.errors import GateError
-from gate.facts.google import GoogleEndpoint
 from gate.facts.metadata import ImageFacts
 from gate.facts.provenance.bundle import KeylessVerifier
 from gate.facts.provenance.interface import Evidence, EvidenceSource
@@ -86,22 +85,13 @@ def build_evidence_source(
     return SupplyChain(trust, _kms_reader(settings), places)
 
 
-def _google(settings: Settings, api_endpoint: str) -> GoogleEndpoint:
-    return GoogleEndpoint(
-        api_endpoint=api_endpoint,
-        plaintext=settings.google_plaintext,
-        anonymous=settings.google_anonymous,
-        ca_file=settings.google_ca_file,
-    ).validated()
-
-
 def _artifact_analysis(settings: Settings) -> SourceFactory:
     from gate.facts.provenance.artifact_analysis import ArtifactAnalysisEvidence
     from gate.facts.scans.artifact_analysis import ArtifactAnalysis, ArtifactAnalysisSettings
 
     client = ArtifactAnalysis(
         ArtifactAnalysisSettings(
-            endpoint=_google(settings, settings.artifact_analysis_endpoint),
+            endpoint=settings.google_endpoint(settings.artifact_analysis_endpoint),
             project=settings.artifact_analysis_project,
         )
     )
@@ -117,7 +107,7 @@ def _kms_reader(settings: Settings) -> KmsReader:
         from gate.attest.clients import kms_client
         from gate.attest.signers.kms import KmsSigner
 
-        client = kms_client(_google(settings, settings.attest.kms_endpoint))
+        client = kms_client(settings.google_endpoint(settings.attest.kms_endpoint))
         signer = KmsSigner(name, client, timeout=settings.attest.google_timeout)
         try:
             return signer.public_key_pem(), signer.algorithm.name

@@ -19,11 +19,10 @@ commit (``gitCommit`` or ``sha1``), the ref what followed ``@`` in the URI.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from gate.facts import ShapeError, arr, obj, parse_json, text
-from gate.facts.provenance.interface import Subject
+from gate.facts.provenance.interface import ProvenanceClaims, Subject
 
 STATEMENT_TYPES = ("https://in-toto.io/Statement/v0.1", "https://in-toto.io/Statement/v1")
 SLSA_V1 = "https://slsa.dev/provenance/v1"
@@ -32,19 +31,6 @@ SLSA_V01 = "https://slsa.dev/provenance/v0.1"
 PROVENANCE_TYPES = (SLSA_V1, SLSA_V02, SLSA_V01)
 _COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _SCHEME = re.compile(r"^(git\+)?[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ProvenanceClaims:
-    """What a provenance statement claims (not yet who vouched for it)."""
-
-    predicate_type: str
-    builder_id: str
-    build_type: str
-    source_repository: str
-    source_revision: str
-    source_ref: str
-    subjects: tuple[Subject, ...]
 
 
 def read_header(payload: bytes) -> tuple[dict[str, Any], str, tuple[Subject, ...]]:
