@@ -24,15 +24,13 @@ package gate.policies.provenance
 import data.gate.lib.context
 import data.gate.lib.provenance
 
-default _configured := {}
-
-_configured := data.gate.params.provenance
-
 _defaults := {"enabled": false, "trusted_builders": []}
 
-_params := object.union(_defaults, _configured)
+# regorus evaluates every rule of the package: while the policy is off (the default), the
+# rules below are guarded by _enabled or are functions, so it costs one lookup.
+_enabled if data.gate.params.provenance.enabled == true
 
-_enabled if _params.enabled == true
+_params := object.union(_defaults, data.gate.params.provenance) if _enabled
 
 _builder_matches(builder, id) if builder == id
 
@@ -48,38 +46,37 @@ _keys_allow(keys, _) if keys == []
 
 _keys_allow(keys, statement) if statement.verified_by.key in keys
 
-_trusted_ids := concat(", ", [b.id | some b in _params.trusted_builders])
+_expected(builders) := sprintf("expected SLSA provenance from one of the trusted builders: %s", [ids]) if {
+	count(builders) > 0
+	ids := concat(", ", [b.id | some b in builders])
+} else := "expected a trusted builder, but data.gate.params.provenance.trusted_builders is empty"
 
-default _expected := "expected a trusted builder, but data.gate.params.provenance.trusted_builders is empty"
-
-_expected := sprintf("expected SLSA provenance from one of the trusted builders: %s", [_trusted_ids]) if {
-	count(_params.trusted_builders) > 0
-}
-
-_found := [sprintf("%s (from %s, verified by %s)", [s.builder_id, s.origin, provenance.signer(s)]) |
-	some s in provenance.about
-]
-
-_message := sprintf("%s has no verified build provenance%s; %s", [
+_message(found) := sprintf("%s has no verified build provenance%s; %s", [
 	context.subject(""),
 	provenance.not_counted("provenance"),
-	_expected,
+	_expected(_params.trusted_builders),
 ]) if {
-	count(_found) == 0
+	count(found) == 0
 } else := sprintf("%s was built by %s, not by a trusted builder; %s", [
 	context.subject(""),
-	concat(", ", _found),
-	_expected,
+	concat(", ", found),
+	_expected(_params.trusted_builders),
 ])
+
+_found(statements) := [line |
+	some s in statements
+	line := sprintf("%s (from %s, verified by %s)", [s.builder_id, s.origin, provenance.signer(s)])
+]
 
 # METADATA
 # description: No verified provenance about the image names a trusted builder (when enabled).
-violation contains context.result(_message, "") if {
+violation contains context.result(_message(_found(provenance.about)), "") if {
 	_enabled
 	not _any_trusted
 }
 
 _any_trusted if {
+	_enabled
 	some statement in provenance.about
 	_trusted(statement)
 }

@@ -21,15 +21,13 @@ import data.gate.lib.context
 import data.gate.lib.patterns
 import data.gate.lib.provenance
 
-default _configured := {}
-
-_configured := data.gate.params.provenance_source
-
 _defaults := {"enabled": false, "repositories": [], "require_revision": true}
 
-_params := object.union(_defaults, _configured)
+# regorus evaluates every rule of the package: while the policy is off (the default), the
+# rules below are guarded by _enabled or are functions, so it costs one lookup.
+_enabled if data.gate.params.provenance_source.enabled == true
 
-_enabled if _params.enabled == true
+_params := object.union(_defaults, data.gate.params.provenance_source) if _enabled
 
 _revision_ok(_) if _params.require_revision != true
 
@@ -44,22 +42,21 @@ _accepted(statement) if {
 }
 
 _any_accepted if {
+	_enabled
 	some statement in provenance.about
 	_accepted(statement)
 }
 
-default _revision_phrase := ""
+_revision_phrase(params) := " at a named revision (commit)" if params.require_revision == true
 
-_revision_phrase := " at a named revision (commit)" if _params.require_revision == true
+else := ""
 
-default _expected := "expected a trusted source, but data.gate.params.provenance_source.repositories is empty"
-
-_expected := sprintf("expected a source repository matching one of %s%s", [
-	concat(", ", _params.repositories),
-	_revision_phrase,
+_expected(params) := sprintf("expected a source repository matching one of %s%s", [
+	concat(", ", params.repositories),
+	_revision_phrase(params),
 ]) if {
-	count(_params.repositories) > 0
-}
+	count(params.repositories) > 0
+} else := "expected a trusted source, but data.gate.params.provenance_source.repositories is empty"
 
 _describe(statement) := sprintf("%s at revision %s", [statement.source.repository, statement.source.revision]) if {
 	statement.source.revision != ""
@@ -67,21 +64,21 @@ _describe(statement) := sprintf("%s at revision %s", [statement.source.repositor
 	statement.source.repository != ""
 } else := "no source repository"
 
-_message := sprintf("%s has no verified build provenance naming its source%s; %s", [
+_message(statements) := sprintf("%s has no verified build provenance naming its source%s; %s", [
 	context.subject(""),
 	provenance.not_counted("provenance"),
-	_expected,
+	_expected(_params),
 ]) if {
-	count(provenance.about) == 0
+	count(statements) == 0
 } else := sprintf("%s was built from %s; %s", [
 	context.subject(""),
-	concat(", ", {_describe(s) | some s in provenance.about}),
-	_expected,
+	concat(", ", {_describe(s) | some s in statements}),
+	_expected(_params),
 ])
 
 # METADATA
 # description: No verified provenance about the image names an accepted source (when enabled).
-violation contains context.result(_message, "") if {
+violation contains context.result(_message(provenance.about), "") if {
 	_enabled
 	not _any_accepted
 }

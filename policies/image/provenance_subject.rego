@@ -18,15 +18,13 @@ package gate.policies.provenance_subject
 import data.gate.lib.context
 import data.gate.lib.provenance
 
-default _configured := {}
-
-_configured := data.gate.params.provenance_subject
-
 _defaults := {"enabled": false}
 
-_params := object.union(_defaults, _configured)
+# regorus evaluates every rule of the package: while the policy is off (the default), the
+# rules below are guarded by _enabled or are functions, so it costs one lookup.
+_enabled if data.gate.params.provenance_subject.enabled == true
 
-_enabled if _params.enabled == true
+_params := object.union(_defaults, data.gate.params.provenance_subject) if _enabled
 
 _subject_digests(statement) := concat(", ", [s.digest | some s in statement.subjects]) if {
 	count(statement.subjects) > 0

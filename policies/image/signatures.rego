@@ -21,19 +21,20 @@ import data.gate.lib.context
 import data.gate.lib.patterns
 import data.gate.lib.provenance
 
-default _configured := {}
-
-_configured := data.gate.params.signatures
-
 _defaults := {"enabled": false, "keys": [], "identities": []}
 
-_params := object.union(_defaults, _configured)
+# regorus evaluates every rule of the package: while the policy is off (the default), the
+# rules below are guarded by _enabled or are functions, so it costs one lookup.
+_enabled if data.gate.params.signatures.enabled == true
 
-_enabled if _params.enabled == true
+_params := object.union(_defaults, data.gate.params.signatures) if _enabled
 
 default _signatures := []
 
-_signatures := input.image.signatures if is_array(input.image.signatures)
+_signatures := input.image.signatures if {
+	_enabled
+	is_array(input.image.signatures)
+}
 
 _required(signature) if signature.verified_by.key in _params.keys
 
@@ -53,6 +54,7 @@ _identity_matches(wanted, identity) if {
 }
 
 _any_required if {
+	_enabled
 	some signature in _signatures
 	_required(signature)
 }
@@ -61,31 +63,29 @@ _wanted_identity(wanted) := sprintf("%s (issuer %s)", [wanted.subject, wanted.is
 	is_string(wanted.subject)
 } else := sprintf("%s (issuer %s)", [object.get(wanted, "subject_pattern", "?"), object.get(wanted, "issuer", "?")])
 
-default _expected := "expected a signature, but data.gate.params.signatures.keys and identities are empty"
-
-_expected := sprintf("expected a signature by one of: %s", [concat(", ", array.concat(
-	[sprintf("key %s", [k]) | some k in _params.keys],
-	[sprintf("identity %s", [_wanted_identity(i)]) | some i in _params.identities],
+_expected(params) := sprintf("expected a signature by one of: %s", [concat(", ", array.concat(
+	[sprintf("key %s", [k]) | some k in params.keys],
+	[sprintf("identity %s", [_wanted_identity(i)]) | some i in params.identities],
 ))]) if {
-	count(_params.keys) + count(_params.identities) > 0
-}
+	count(params.keys) + count(params.identities) > 0
+} else := "expected a signature, but data.gate.params.signatures.keys and identities are empty"
 
-_message := sprintf("%s has no verified signature%s; %s", [
+_message(signatures) := sprintf("%s has no verified signature%s; %s", [
 	context.subject(""),
 	provenance.not_counted("signature"),
-	_expected,
+	_expected(_params),
 ]) if {
-	count(_signatures) == 0
+	count(signatures) == 0
 } else := sprintf("%s is signed only by %s%s; %s", [
 	context.subject(""),
-	concat(", ", {provenance.signer(s) | some s in _signatures}),
+	concat(", ", {provenance.signer(s) | some s in signatures}),
 	provenance.not_counted("signature"),
-	_expected,
+	_expected(_params),
 ])
 
 # METADATA
 # description: No verified signature by a required key or identity (when enabled).
-violation contains context.result(_message, "") if {
+violation contains context.result(_message(_signatures), "") if {
 	_enabled
 	not _any_required
 }

@@ -21,9 +21,8 @@ _image := {
 }
 
 test_image_digests_are_the_reference_and_platform_digests if {
-	image := _image
 	expected := {_digest, _platform_digest}
-	provenance.image_digests == expected with input.image as image
+	provenance.image_digests == expected with input.image as _image
 }
 
 test_about_counts_statements_naming_an_image_digest if {
