@@ -14,16 +14,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
 from gate.envparse import fields_from_env
 from gate.errors import ConfigError
-from gate.facts.google import GoogleEndpoint
 from gate.facts.provenance.settings import TrustSettings
 from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
+
+if TYPE_CHECKING:
+    from gate.facts.google import GoogleEndpoint
 
 ENGINES = ("embedded", "opa")
 SCAN_SOURCES = ("artifact-analysis", "none")
@@ -96,6 +98,8 @@ class Settings:
     def google_endpoint(self, api_endpoint: str) -> GoogleEndpoint:
         """A Google API at ``api_endpoint`` ("" for its public host) with these settings'
         TLS and credential choices."""
+        from gate.facts.google import GoogleEndpoint  # grpc and google-auth: only when used
+
         return GoogleEndpoint(
             api_endpoint=api_endpoint,
             plaintext=self.google_plaintext,
