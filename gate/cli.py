@@ -187,7 +187,8 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
     )
     args.mode = attest.mode  # for the error document, should anything fail from here on
     engine = create_engine(settings)
-    source = build_fact_source(settings, engine)
+    # The KMS endpoint flag also reaches the trusted keys read for provenance.
+    source = build_fact_source(settings.with_changes(attest=attest), engine)
     evaluator = fetched_evaluator(
         engine,
         source,
@@ -218,7 +219,10 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
 
 
 def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from dataclasses import replace
+
     from gate.attest.commands import ApiEndpoints, render_verify, verify_command
+    from gate.attest.signatures import signature_checker
     from gate.facts.registry import Deadline
     from gate.facts.sources import build_registry_client
     from gate.reference import ImageRef
@@ -232,13 +236,19 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
         binauthz_endpoint=args.binauthz_endpoint,
     )
     args.attestor = attest.attestor  # for the error document, should anything fail
+    registry = build_registry_client(settings, create_engine(settings))
 
     def resolve(ref: ImageRef) -> ImageRef:
-        digest = build_registry_client(settings, create_engine(settings)).resolve(
-            ref, Deadline.after(settings.fetch_timeout)
-        )
-        return ref.with_digest(digest)
+        return ref.with_digest(registry.resolve(ref, Deadline.after(settings.fetch_timeout)))
 
+    signatures = None
+    if args.trusted_key or args.sigstore_trusted_root:  # cosign verify --key, in gate's terms
+        trust = replace(
+            settings.trust,
+            trusted_keys=tuple(args.trusted_key or ()),
+            sigstore_trusted_root=args.sigstore_trusted_root or "",
+        )
+        signatures = signature_checker(settings.with_changes(trust=trust), registry)
     result = verify_command(
         args.image,
         attestor=attest.attestor,
@@ -248,6 +258,7 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
         confirm=args.confirm,
         project=attest.attestation_project,
         resolver=resolve,
+        signatures=signatures,
     )
     print(render_verify(result, args.output))
     return result.exit_code
@@ -443,12 +454,22 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--output", choices=("table", "json"), default="table")
     audit.set_defaults(handler=_audit, failure=_audit_failure)
 
-    verify = commands.add_parser("verify", help="verify an image's attestations by an attestor")
+    verify = commands.add_parser(
+        "verify", help="verify an image's attestations by an attestor, and its cosign signatures"
+    )
     verify.add_argument("image", metavar="IMAGE")
     verify.add_argument("--attestor", help="projects/P/attestors/A (GATE_ATTESTOR)")
     verify.add_argument("--confirm", action="store_true", help="also ask Binary Authorization")
     verify.add_argument("--attestation-project", help="project of the occurrences (attestor's)")
     verify.add_argument("--binauthz-endpoint", help="host[:port] of Binary Authorization")
+    verify.add_argument(
+        "--trusted-key",
+        action="append",
+        help="check cosign signatures against this key: PEM file or gcpkms://… (repeatable)",
+    )
+    verify.add_argument(
+        "--sigstore-trusted-root", help="check keyless signatures under this trusted_root.json"
+    )
     verify.add_argument("--insecure-registry", action="append", help="host:port over plain HTTP")
     verify.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
     verify.add_argument("--output", choices=("text", "json"), default="text")

@@ -14,15 +14,19 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
 from gate.audit.settings import AuditSettings
 from gate.envparse import fields_from_env
 from gate.errors import ConfigError
+from gate.facts.provenance.settings import TrustSettings
 from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
+
+if TYPE_CHECKING:
+    from gate.facts.google import GoogleEndpoint
 
 ENGINES = ("embedded", "opa")
 SCAN_SOURCES = ("artifact-analysis", "none")
@@ -61,6 +65,8 @@ class Settings:
     google_ca_file: str = ""
     google_plaintext: bool = False  # local test servers only
     google_anonymous: bool = False  # local test servers only
+    # Image facts: provenance and signatures (GATE_TRUSTED_KEYS, GATE_SIGSTORE_TRUSTED_ROOT, …).
+    trust: TrustSettings = field(default_factory=TrustSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -77,6 +83,7 @@ class Settings:
         values["attest"] = AttestSettings.from_env(env)
         values["api"] = ApiSettings.from_env(env)
         values["audit"] = AuditSettings.from_env(env)
+        values["trust"] = TrustSettings.from_env(env)
         return cls(**values).validated()
 
     def validated(self) -> Settings:
@@ -90,6 +97,18 @@ class Settings:
                     f"unknown {name} {value!r}", hint=f"choose one of {', '.join(allowed)}"
                 )
         return self
+
+    def google_endpoint(self, api_endpoint: str) -> GoogleEndpoint:
+        """A Google API at ``api_endpoint`` ("" for its public host) with these settings'
+        TLS and credential choices."""
+        from gate.facts.google import GoogleEndpoint  # grpc and google-auth: only when used
+
+        return GoogleEndpoint(
+            api_endpoint=api_endpoint,
+            plaintext=self.google_plaintext,
+            anonymous=self.google_anonymous,
+            ca_file=self.google_ca_file,
+        ).validated()
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with the non-None ``changes`` applied (CLI flags over environment)."""

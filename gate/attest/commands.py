@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from gate.attest.binauthz import Attestations, read_attestor
 from gate.attest.clients import binauthz_client, close, grafeas_client, validation_client
 from gate.attest.service import AttestReport, Evaluator, Mode, attest_images
+from gate.attest.signatures import SignatureCheck
 from gate.attest.signers import SignerOptions, load_signer
 from gate.attest.store import OccurrenceStore
 from gate.attest.verify import VerifyResult, verify_image
@@ -123,15 +124,18 @@ def verify_command(
     confirm: bool = False,
     project: str = "",
     resolver: Callable[[ImageRef], ImageRef] | None = None,
+    signatures: Callable[[ImageRef], SignatureCheck] | None = None,
 ) -> VerifyResult:
-    """Verify ``image``; ``confirm`` also asks Binary Authorization. A tag is resolved with
+    """Verify ``image``: its attestations by ``attestor`` (``confirm`` also asks Binary
+    Authorization) and, with ``signatures``, its cosign signatures. A tag is resolved with
     ``resolver`` (the registry) when one is given; otherwise a digest is required."""
-    if not attestor:
+    if not attestor and signatures is None:
         raise ConfigError(
-            "gate verify needs the attestor whose attestations to check",
-            hint="pass --attestor projects/P/attestors/A (or set GATE_ATTESTOR)",
+            "gate verify needs the attestor whose attestations to check, or trusted keys "
+            "to check signatures with",
+            hint="pass --attestor projects/P/attestors/A (or set GATE_ATTESTOR), or "
+            "--trusted-key (GATE_TRUSTED_KEYS)",
         )
-    apis = endpoints or ApiEndpoints()
     ref = parse_reference(image)
     if ref.digest is None and resolver is not None:
         ref = resolver(ref)
@@ -140,6 +144,10 @@ def verify_command(
             f"gate verify needs a digest: {image}",
             hint="attestations are per digest: pass name@sha256:<hex> (gate attest prints it)",
         )
+    signed = signatures(ref) if signatures is not None else None
+    if not attestor:
+        return VerifyResult(f"{ref.name}@{ref.digest}", "", (), signatures=signed)
+    apis = endpoints or ApiEndpoints()
     management = binauthz_client(apis.binauthz)
     try:
         found = read_attestor(management, attestor, timeout=apis.timeout)
@@ -149,9 +157,10 @@ def verify_command(
     validator = validation_client(apis.binauthz) if confirm else None
     try:
         store = OccurrenceStore(grafeas, project or found.project, timeout=apis.timeout)
-        return verify_image(ref, found, store, validator=validator, timeout=apis.timeout)
+        result = verify_image(ref, found, store, validator=validator, timeout=apis.timeout)
     finally:
         close(grafeas, *([validator] if validator else []))
+    return replace(result, signatures=signed)
 
 
 def render_attest(report: AttestReport, output: str) -> str:
@@ -172,7 +181,7 @@ def render_attest(report: AttestReport, output: str) -> str:
 def render_verify(result: VerifyResult, output: str) -> str:
     if output == "json":
         return json.dumps({**result.to_dict(), "errors": []}, indent=2, sort_keys=True)
-    lines = [result.summary()]
+    lines = [result.summary(), *(result.signatures.lines() if result.signatures else [])]
     for check in result.checks:
         verdict = "valid" if result.confirmed(check) else "invalid"
         lines.append(f"  {verdict:<8} {check.name}")

@@ -22,6 +22,7 @@ from google.cloud import binaryauthorization_v1 as binauthz
 
 from gate.attest.attestor import AttestationError, Attestor
 from gate.attest.clients import last_error, read_retry
+from gate.attest.signatures import SignatureCheck
 from gate.attest.store import OccurrenceCheck, OccurrenceStore, check_occurrence, resource_uri
 from gate.facts.google import rpc_error
 from gate.reference import ImageRef
@@ -35,21 +36,31 @@ class VerifyResult:
     attestor: str
     checks: tuple[OccurrenceCheck, ...]
     confirmations: dict[str, str] = field(default_factory=dict)  # occurrence → Binauthz verdict
+    signatures: SignatureCheck | None = None  # cosign signatures, when trust was given
 
     def confirmed(self, check: OccurrenceCheck) -> bool:
         verdict = self.confirmations.get(check.name)
         return check.valid and (verdict is None or verdict == VERIFIED)
 
     @property
-    def verified(self) -> bool:
+    def attested(self) -> bool:
         return any(self.confirmed(check) for check in self.checks)
+
+    @property
+    def verified(self) -> bool:
+        """Every check asked for passed: the attestor's, and the signatures' when asked."""
+        signed = self.signatures is None or self.signatures.verified
+        asked = bool(self.attestor) or self.signatures is not None
+        return asked and signed and (not self.attestor or self.attested)
 
     @property
     def exit_code(self) -> int:
         return 0 if self.verified else 1
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {} if self.signatures is None else {"signatures": self.signatures.to_dict()}
         return {
+            **extra,
             "image": self.image,
             "attestor": self.attestor,
             "verified": self.verified,
@@ -66,7 +77,15 @@ class VerifyResult:
         }
 
     def summary(self) -> str:
-        if self.verified:
+        if self.signatures is not None:
+            signed = "signed" if self.signatures.verified else "no valid signature"
+            found = f"{self.image}: {signed} ({len(self.signatures.signatures)} valid, "
+            found += f"{len(self.signatures.unverified)} not)"
+            return found if not self.attestor else f"{found}; {self._attestation_summary()}"
+        return self._attestation_summary()
+
+    def _attestation_summary(self) -> str:
+        if self.attested:
             good = [c.name for c in self.checks if self.confirmed(c)]
             return f"{self.image}: verified by {self.attestor} ({', '.join(good)})"
         if not self.checks:

@@ -41,6 +41,19 @@ _RFC3339 = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
 )
 _PLATFORM_KEYS = {"os", "architecture", "variant", "manifest_digest", "media_type", "config"}
+_EVIDENCE_KEYS = {
+    "provenance": {
+        "predicate_type",
+        "builder_id",
+        "build_type",
+        "source",
+        "subjects",
+        "origin",
+        "verified_by",
+    },
+    "signatures": {"kind", "digest", "origin", "verified_by"},
+    "unverified": {"kind", "origin", "reason"},
+}
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,11 @@ class ImageFacts:
     vulnerabilities: ScanResult | None = None
     attestations: tuple[Mapping[str, Any], ...] = ()
     errors: tuple[GateError, ...] = ()
+    # Supply-chain evidence, in the input schema's shape (gate.facts.provenance): verified
+    # provenance and signatures, and what was found but did not verify.
+    provenance: tuple[Mapping[str, Any], ...] = ()
+    signatures: tuple[Mapping[str, Any], ...] = ()
+    unverified: tuple[Mapping[str, Any], ...] = ()
 
 
 def load_metadata(path: str | Path) -> ImageFacts:
@@ -135,7 +153,9 @@ def _facts(doc: dict[str, Any]) -> ImageFacts:
 
 
 def _metadata_document(doc: dict[str, Any]) -> ImageFacts:
-    only_keys(doc, {"platforms", "vulnerabilities", "attestations"}, "the document")
+    only_keys(
+        doc, {"platforms", "vulnerabilities", "attestations", *_EVIDENCE_KEYS}, "the document"
+    )
     platforms = arr(doc["platforms"], "platforms")
     vulnerabilities = doc.get("vulnerabilities")
     attestations = arr(doc.get("attestations"), "attestations", nullable=True)
@@ -145,7 +165,24 @@ def _metadata_document(doc: dict[str, Any]) -> ImageFacts:
         attestations=tuple(
             _attestation(a, f"attestations[{i}]") for i, a in enumerate(attestations)
         ),
+        provenance=_evidence(doc, "provenance"),
+        signatures=_evidence(doc, "signatures"),
+        unverified=_evidence(doc, "unverified"),
     )
+
+
+def _evidence(doc: dict[str, Any], key: str) -> tuple[dict[str, Any], ...]:
+    """Supply-chain evidence as the input schema has it (for local testing: gate does not
+    verify what a file says); every field of each item required."""
+    items = []
+    for i, raw in enumerate(arr(doc.get(key), key, nullable=True)):
+        item = obj(raw, f"{key}[{i}]")
+        only_keys(item, _EVIDENCE_KEYS[key], f"{key}[{i}]")
+        missing = sorted(_EVIDENCE_KEYS[key] - set(item))
+        if missing:
+            raise ShapeError(f"{key}[{i}]: missing field(s) {', '.join(missing)}")
+        items.append(copy.deepcopy(item))
+    return tuple(items)
 
 
 def _platform(raw: Any, where: str) -> Platform:

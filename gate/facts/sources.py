@@ -23,6 +23,8 @@ from gate.errors import GateError
 from gate.evaluate import FactSource
 from gate.facts.google import GoogleEndpoint
 from gate.facts.metadata import ImageFacts, Platform
+from gate.facts.provenance.interface import EvidenceSource
+from gate.facts.provenance.source import build_evidence_source, with_evidence
 from gate.facts.registry import (
     Authenticator,
     ClientOptions,
@@ -47,6 +49,7 @@ class FetchedFacts(FactSource):
     scanner: ScanSource | None = None
     report: ScanResult | None = None
     platforms: tuple[str, ...] = ()
+    evidence: EvidenceSource | None = None  # provenance and signatures, when trust is set
 
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         """Each source on its own: one that fails leaves its error in the facts, and the
@@ -69,7 +72,10 @@ class FetchedFacts(FactSource):
                 scan = self.scanner.scan(ref.normalized)
             except ScanError as exc:
                 errors.append(exc)
-        return ref, ImageFacts(platforms=platforms, vulnerabilities=scan, errors=tuple(errors))
+        facts = ImageFacts(platforms=platforms, vulnerabilities=scan)
+        if self.evidence is not None and ref.digest is not None:
+            facts = with_evidence(facts, self.evidence.evidence(ref, deadline))
+        return ref, replace(facts, errors=(*errors, *facts.errors))
 
 
 def build_fact_source(
@@ -84,11 +90,13 @@ def build_fact_source(
 
     ``cache`` (entries, bytes) sizes the registry client's cache of content by digest.
     """
+    registry = build_registry_client(settings, engine, cache=cache)
     return FetchedFacts(
-        registry=build_registry_client(settings, engine, cache=cache),
+        registry=registry,
         scanner=build_scanner(settings),
         report=report,
         platforms=settings.platforms,
+        evidence=build_evidence_source(settings, registry),
     )
 
 

@@ -67,6 +67,9 @@ def build_document(
             "platforms": [platform.to_input() for platform in facts.platforms],
             "vulnerabilities": None if vulnerabilities is None else vulnerabilities.to_input(),
             "attestations": [copy.deepcopy(dict(a)) for a in facts.attestations],
+            "provenance": [copy.deepcopy(dict(p)) for p in facts.provenance],
+            "signatures": [copy.deepcopy(dict(s)) for s in facts.signatures],
+            "unverified": [copy.deepcopy(dict(u)) for u in facts.unverified],
         },
         "workload": None if workload is None else copy.deepcopy(dict(workload)),
     }

@@ -6,8 +6,9 @@ as the service checks) and ListOccurrences with ``parent``, the filters gate sen
 (``field="value" AND …`` over resourceUrl, kind, noteProjectId and noteId; anything
 else is INVALID_ARGUMENT, as a typo would be on the real service) and page_size /
 page_token paging. It plugs into :class:`GoogleApiServer` next to other servicers.
-:func:`discovery_occurrence`, :func:`vulnerability_occurrence` and
-:func:`multi_package_occurrence` build test data.
+:func:`discovery_occurrence`, :func:`vulnerability_occurrence`,
+:func:`multi_package_occurrence` and :func:`build_occurrence` (Cloud Build's signed
+provenance) build test data.
 
     >>> grafeas = GrafeasServicer()
     >>> with GoogleApiServer() as server:
@@ -28,13 +29,19 @@ import grpc
 from google.protobuf import timestamp_pb2
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 from grafeas.grafeas_v1 import (
+    BuildOccurrence,
     CreateOccurrenceRequest,
     DiscoveryOccurrence,
+    Envelope,
+    EnvelopeSignature,
     GetOccurrenceRequest,
+    InTotoSlsaProvenanceV1,
+    InTotoStatement,
     ListOccurrencesRequest,
     ListOccurrencesResponse,
     NoteKind,
     Occurrence,
+    SlsaProvenance,
     Version,
     VulnerabilityOccurrence,
 )
@@ -45,6 +52,7 @@ __all__ = [
     "FILTER_FIELDS",
     "GoogleApiServer",
     "GrafeasServicer",
+    "build_occurrence",
     "discovery_occurrence",
     "multi_package_occurrence",
     "parse_filter",
@@ -234,4 +242,49 @@ def multi_package_occurrence(
         note_name=f"projects/goog-vulnz/notes/{cve}",
         kind=NoteKind.VULNERABILITY,
         vulnerability=found,
+    )
+
+
+def build_occurrence(
+    resource: str,
+    payload: bytes,
+    signatures: list[tuple[bytes, str]],
+    *,
+    slsa_v1: bool = True,
+    builder_id: str = "https://cloudbuild.googleapis.com/GoogleHostedWorker",
+) -> Occurrence:
+    """A BUILD occurrence as Cloud Build writes it for an image pushed with ``images:``:
+    the note in ``projects/verified-builder``, the parsed statement in
+    ``build.in_toto_slsa_provenance_v1`` (SLSA v1) or ``build.intoto_statement`` (v0.1),
+    and the DSSE ``envelope`` whose ``payload`` is the statement's JSON, signed by
+    ``signatures`` ((signature, keyid) pairs). ``builder_id`` goes into the parsed copy
+    only: it is not signed, and a test can make it disagree with the payload."""
+    build_id = uuid.uuid4()
+    if slsa_v1:
+        provenance = InTotoSlsaProvenanceV1(
+            type_="https://in-toto.io/Statement/v1",
+            predicate_type="https://slsa.dev/provenance/v1",
+            predicate=InTotoSlsaProvenanceV1.SlsaProvenanceV1(
+                run_details=InTotoSlsaProvenanceV1.RunDetails(
+                    builder=InTotoSlsaProvenanceV1.ProvenanceBuilder(id=builder_id)
+                )
+            ),
+        )
+        build = BuildOccurrence(in_toto_slsa_provenance_v1=provenance)
+        note = f"projects/verified-builder/notes/intoto_slsa_v1_{build_id}"
+    else:
+        statement = InTotoStatement(
+            type_="https://in-toto.io/Statement/v0.1",
+            predicate_type="https://slsa.dev/provenance/v0.1",
+            slsa_provenance=SlsaProvenance(builder=SlsaProvenance.SlsaBuilder(id=builder_id)),
+        )
+        build = BuildOccurrence(intoto_statement=statement)
+        note = f"projects/verified-builder/notes/intoto_{build_id}"
+    envelope = Envelope(
+        payload=payload,
+        payload_type="application/vnd.in-toto+json",
+        signatures=[EnvelopeSignature(sig=sig, keyid=keyid) for sig, keyid in signatures],
+    )
+    return Occurrence(
+        resource_uri=resource, note_name=note, kind=NoteKind.BUILD, build=build, envelope=envelope
     )

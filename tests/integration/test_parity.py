@@ -55,6 +55,11 @@ pytestmark = pytest.mark.integration
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 HYPOTHESIS_EXAMPLES = 60  # per data variant: 360 in all
 
+KMS_KEY = "gcpkms://projects/verified-builder/locations/global/keyRings/attestor/cryptoKeys/google-hosted-worker/cryptoKeyVersions/1"
+PEM_KEY = "ni:///sha-256;47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+WORKFLOW = "https://github.com/example/app/.github/workflows/release.yml@refs/heads/main"
+
 # Data overrides, deep-merged over policies/data.json (lists replace).
 VARIANTS: dict[str, dict[str, Any]] = {
     "defaults": {},
@@ -117,6 +122,31 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "tags": {"disallowed": []},
         "non_root": {"strict": "yes"},
+    },
+    "supply_chain": {
+        "provenance": {
+            "enabled": True,
+            "trusted_builders": [
+                {"id": "https://cloudbuild.googleapis.com/GoogleHostedWorker", "keys": [KMS_KEY]},
+                {"id": "https://github.com/slsa-framework/slsa-github-generator"},
+            ],
+        },
+        "provenance_source": {"enabled": True, "repositories": ["github.com/example/**"]},
+        "provenance_subject": {"enabled": True},
+        "signatures": {
+            "enabled": True,
+            "keys": [KMS_KEY, PEM_KEY],
+            "identities": [
+                {"issuer": GITHUB_ISSUER, "subject": WORKFLOW},
+                {"issuer": GITHUB_ISSUER, "subject_pattern": "https://github.com/example/**"},
+            ],
+        },
+    },
+    "supply_chain_odd": {
+        "provenance": {"enabled": "yes", "trusted_builders": [{"id": "x", "keys": []}, {}]},
+        "provenance_source": {"enabled": True, "repositories": [], "require_revision": "no"},
+        "provenance_subject": {"enabled": True},
+        "signatures": {"enabled": True, "keys": [], "identities": [{"issuer": GITHUB_ISSUER}]},
     },
     "nothing_approved": {
         "registries": {"approved": []},
@@ -649,11 +679,99 @@ def workloads(draw: st.DrawFn, image: str) -> dict[str, Any]:
     }
 
 
+verified_by = st.one_of(
+    st.fixed_dictionaries(
+        {"key": st.sampled_from((KMS_KEY, PEM_KEY, "ni:///sha-256;other")), "identity": st.none()}
+    ),
+    st.fixed_dictionaries(
+        {
+            "key": st.none(),
+            "identity": st.fixed_dictionaries(
+                {
+                    "issuer": st.sampled_from((GITHUB_ISSUER, "https://accounts.google.com")),
+                    "subject": st.sampled_from(
+                        (
+                            WORKFLOW,
+                            "https://github.com/evil/app/x@refs/heads/main",
+                            "me@example.com",
+                        )
+                    ),
+                }
+            ),
+        }
+    ),
+)
+BUILDERS = (
+    "https://cloudbuild.googleapis.com/GoogleHostedWorker",
+    "https://cloudbuild.googleapis.com/GoogleHostedWorker@v0.3",
+    "https://cloudbuild.googleapis.com/GoogleHostedWorkerX",
+    "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder.yml@refs/tags/v2",
+    "",
+)
+SOURCES = ("github.com/example/app", "github.com/example-evil/app", "github.com/evil/app", "")
+
+
+@st.composite
+def evidence(draw: st.DrawFn, image_digests: list[str]) -> dict[str, list[Any]]:
+    """Verified provenance and signatures (subjects often the image's own digests) and
+    unverified evidence, as gate.facts.provenance writes them."""
+    subject_digest = st.one_of(st.sampled_from(image_digests or ["sha256:" + "9" * 64]), _digest())
+    provenance = st.fixed_dictionaries(
+        {
+            "predicate_type": st.sampled_from(
+                ("https://slsa.dev/provenance/v1", "https://slsa.dev/provenance/v0.1")
+            ),
+            "builder_id": st.sampled_from(BUILDERS),
+            "build_type": st.sampled_from(
+                ("https://cloud.google.com/build/gcb-buildtypes/google-worker/v1", "")
+            ),
+            "source": st.fixed_dictionaries(
+                {
+                    "repository": st.sampled_from(SOURCES),
+                    "revision": st.sampled_from(("", "2ce3f90facdb51aeb950d5bc641e981be61fdf48")),
+                    "ref": st.sampled_from(("", "refs/heads/main")),
+                }
+            ),
+            "subjects": st.lists(
+                st.fixed_dictionaries(
+                    {"name": st.sampled_from(("a", "")), "digest": subject_digest}
+                ),
+                max_size=2,
+            ),
+            "origin": st.sampled_from(("registry", "artifact-analysis")),
+            "verified_by": verified_by,
+        }
+    )
+    signature = st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(("cosign", "sigstore-bundle")),
+            "digest": subject_digest.filter(lambda d: d.startswith("sha")),
+            "origin": st.just("registry"),
+            "verified_by": verified_by,
+        }
+    )
+    unverified = st.fixed_dictionaries(
+        {
+            "kind": st.sampled_from(("provenance", "signature")),
+            "origin": st.sampled_from(("registry", "artifact-analysis")),
+            "reason": st.sampled_from(("unknown key", "DSSE envelope: malformed (x)", "")),
+        }
+    )
+    return {
+        "provenance": draw(st.lists(provenance, max_size=3)),
+        "signatures": draw(st.lists(signature, max_size=2)),
+        "unverified": draw(st.lists(unverified, max_size=2)),
+    }
+
+
 @st.composite
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     evaluated_at = draw(st.sampled_from(EVALUATED_AT))
     reference = draw(references())
     admission = draw(st.booleans())
+    image_platforms = draw(st.lists(platforms(evaluated_at), max_size=3))
+    digests = [reference["digest"], *(p["manifest_digest"] for p in image_platforms)]
+    supply_chain = draw(evidence([d for d in digests if d]))
     return {
         "schema_version": "gate.input/v1",
         "entry_point": "admission"
@@ -662,9 +780,10 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
         "evaluated_at": evaluated_at,
         "image": {
             "reference": reference,
-            "platforms": draw(st.lists(platforms(evaluated_at), max_size=3)),
+            "platforms": image_platforms,
             "vulnerabilities": draw(vulnerabilities),
             "attestations": [],
+            **supply_chain,
         },
         "workload": draw(workloads(reference["original"])) if admission else None,
     }
@@ -902,3 +1021,68 @@ def test_regorus_dynamic_data_reference_is_lazy(opa_server: OpaServer, tmp_path:
     doc = {"s": "not a number"}
     assert OpaEngine(opa_server.url, source).query(doc) == [2]
     assert EmbeddedEngine(source).query(doc) == [2]
+
+
+# -- supply-chain evidence ----------------------------------------------------------------
+
+
+def supply_chain_documents() -> list[dict[str, Any]]:
+    """The compliant sample with evidence from every verdict of the four supply-chain
+    policies: trusted and untrusted builder, source, subject, signer."""
+    metadata = load_metadata(_sample_config())
+    digest = metadata.platforms[0].manifest_digest or ""
+    scan = load_scan_report(REPO_ROOT / "samples" / "trivy-clean.json")
+    good = {
+        "predicate_type": "https://slsa.dev/provenance/v1",
+        "builder_id": BUILDERS[0],
+        "build_type": "https://cloud.google.com/build/gcb-buildtypes/google-worker/v1",
+        "source": {"repository": SOURCES[0], "revision": "2ce3f90f", "ref": "refs/heads/main"},
+        "subjects": [
+            {"name": "https://us-docker.pkg.dev/gate-samples/apps/hello", "digest": digest}
+        ],
+        "origin": "artifact-analysis",
+        "verified_by": {"key": KMS_KEY, "identity": None},
+    }
+    signed = {
+        "kind": "sigstore-bundle",
+        "digest": digest,
+        "origin": "registry",
+        "verified_by": {"key": None, "identity": {"issuer": GITHUB_ISSUER, "subject": WORKFLOW}},
+    }
+    foreign = {**good, "subjects": [{"name": "x", "digest": "sha256:" + "9" * 64}]}
+    unknown = {"kind": "signature", "origin": "registry", "reason": "unknown key"}
+    cases = [
+        ([good], [signed], []),
+        ([], [], [unknown]),
+        ([{**good, "builder_id": BUILDERS[2]}], [signed], []),
+        ([{**good, "source": {"repository": SOURCES[1], "revision": "", "ref": ""}}], [signed], []),
+        ([good, foreign], [signed], []),
+        ([good], [{**signed, "verified_by": {"key": "ni:///sha-256;other", "identity": None}}], []),
+    ]
+    reference = parse_reference(f"us-docker.pkg.dev/gate-samples/apps/hello@{digest}").to_input()
+    docs = []
+    for provenance, signatures, unverified in cases:
+        facts = ImageFacts(
+            platforms=metadata.platforms,
+            provenance=tuple(provenance),
+            signatures=tuple(signatures),
+            unverified=tuple(unverified),
+        )
+        doc = build_document(reference, entry_point="attest", facts=facts, scan=scan, now=NOW)
+        validate_document(doc)
+        docs.append(doc)
+    return docs
+
+
+def test_parity_on_supply_chain_evidence(pairs: Pairs) -> None:
+    seen: set[str] = set()
+    for variant in ("supply_chain", "supply_chain_odd", "defaults"):
+        pair = pairs.get(variant)
+        for doc in supply_chain_documents():
+            kind, decision = pair.check(doc)[Scope.FULL]
+            assert kind == "value", decision
+            if decision["allowed"]:
+                seen.add(f"{variant}: allowed")
+            seen.update(f"{variant}: {v['id']}" for v in decision["violations"])
+    expected = {f"supply_chain: GATE-IMG-00{n}" for n in (6, 7, 8, 9)}
+    assert expected | {"supply_chain: allowed", "defaults: allowed"} <= seen, seen

@@ -22,6 +22,7 @@ MODULES = [
     "gate.attest.signers.kms",
     "gate.attest.signers.local",
     "gate.attest.signers.pkcs11_config",
+    "gate.attest.signatures",
 ]
 
 

@@ -99,6 +99,9 @@ def test_every_entry_point_validates(entry_point: str) -> None:
             "platforms": [],
             "vulnerabilities": None,
             "attestations": [],
+            "provenance": [],
+            "signatures": [],
+            "unverified": [],
         }
         assert doc["workload"] == workload
 

@@ -159,6 +159,11 @@ class ArtifactAnalysis(ScanSource):
         found = self._list(self.resource(image), VULNERABILITY_FILTER)
         return occ.findings(found, self.settings.fixability)
 
+    def occurrences(self, image: str, filter_template: str) -> list[Occurrence]:
+        """Every occurrence of the image matching ``filter_template`` (``{}``: its resource
+        URL), all pages; :class:`ScanError` on a failed call."""
+        return self._list(self.resource(image), filter_template)
+
     def close(self) -> None:
         with self._lock:
             if self._client is not None:

@@ -1,0 +1,177 @@
+"""Evidence attached to an image in its registry: OCI referrers and cosign's tags.
+
+For ``REGISTRY/REPO@sha256:HEX`` gate looks, through the registry client (approved
+registries only; every manifest and blob read by digest, checked against it and cached):
+
+- the OCI referrers API, ``GET /v2/REPO/referrers/sha256:HEX``; a registry without it
+  (a 404, as Distribution 2.8 answers) is read through the referrers tag schema: the
+  index tagged ``sha256-HEX``, which clients that attach artifacts keep up to date
+  (OCI distribution spec 1.1, "Unavailable Referrers API");
+- cosign's tags ``sha256-HEX.sig`` (signatures) and ``sha256-HEX.att`` (attestations).
+
+Each manifest found is read layer by layer: a simple-signing layer is a cosign signature,
+a ``application/vnd.dsse.envelope.v1+json`` layer a DSSE envelope, a
+``application/vnd.dev.sigstore.bundle…`` layer a Sigstore bundle; other artifacts
+(SBOMs, scan reports) are left alone. At most :data:`MAX_REFERRERS` manifests and
+:data:`MAX_LAYERS` layers each are read, each blob at most :data:`MAX_BLOB_BYTES`.
+
+    >>> fallback_tag("sha256:" + "ab" * 32)
+    'sha256-abababababababababababababababababababababababababababababababab'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from gate.facts.provenance.bundle import BUNDLE_MEDIA_PREFIX
+from gate.facts.provenance.cosign import (
+    CERTIFICATE_ANNOTATION,
+    SIGNATURE_ANNOTATION,
+    SIMPLE_SIGNING,
+)
+from gate.facts.provenance.interface import (
+    Evidence,
+    EvidenceSource,
+    Provenance,
+    SignatureFact,
+    Unverified,
+)
+from gate.facts.provenance.judge import Fact, Judge
+from gate.facts.registry import Deadline, Descriptor, Manifest, RegistryClient, RegistryError
+from gate.facts.registry.manifest import parse_manifest
+from gate.facts.registry.verify import compute_digest, read_limited
+from gate.reference import ImageRef
+
+DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
+MAX_REFERRERS = 64
+MAX_LAYERS = 16
+MAX_BLOB_BYTES = 4 * 1024 * 1024
+ORIGIN = "registry"
+_UNSUPPORTED = (400, 404, 405)
+
+
+def fallback_tag(digest: str) -> str:
+    """The referrers tag schema's tag for ``digest``: ``<alg>-<hex>``."""
+    algorithm, _, hex_part = digest.partition(":")
+    return f"{algorithm}-{hex_part}"
+
+
+@dataclass
+class RegistryEvidence(EvidenceSource):
+    """Referrers and cosign tags of the image, judged with ``judge``."""
+
+    client: RegistryClient
+    judge: Judge
+
+    def evidence(self, ref: ImageRef, deadline: float) -> Evidence:
+        assert ref.digest is not None, "evidence is looked up for a pinned reference"
+        limit = Deadline(deadline)
+        found: list[Fact] = []
+        errors: list[RegistryError] = []
+        try:
+            for where, manifest in self._manifests(ref, ref.digest, limit):
+                found += self._judge_layers(ref, manifest, where, limit)
+        except RegistryError as exc:
+            errors.append(exc)
+        return Evidence(
+            provenance=tuple(f for f in found if isinstance(f, Provenance)),
+            signatures=tuple(f for f in found if isinstance(f, SignatureFact)),
+            unverified=tuple(f for f in found if isinstance(f, Unverified)),
+            errors=tuple(errors),
+        )
+
+    def referrers(self, ref: ImageRef, digest: str, deadline: Deadline) -> tuple[Descriptor, ...]:
+        """The manifests that name ``digest`` as their subject: the referrers API, or the
+        tag schema where the registry has no such API."""
+        listed = self._referrers_api(ref, digest, deadline)
+        if listed is not None:
+            return listed
+        index_digest = self._tag_digest(ref, fallback_tag(digest), deadline)
+        if index_digest is None:
+            return ()
+        index = self.client.manifest(ref, index_digest, deadline)
+        return index.manifests if index.is_index else ()
+
+    def _manifests(
+        self, ref: ImageRef, digest: str, deadline: Deadline
+    ) -> Iterator[tuple[str, Manifest]]:
+        seen: set[str] = set()
+        wanted = [
+            (f"OCI referrer {d.digest}", d.digest) for d in self.referrers(ref, digest, deadline)
+        ]
+        for suffix in (".sig", ".att"):
+            tag = fallback_tag(digest) + suffix
+            tagged = self._tag_digest(ref, tag, deadline)
+            if tagged is not None:
+                wanted.append((f"cosign tag {tag}", tagged))
+        for where, manifest_digest in wanted[:MAX_REFERRERS]:
+            if manifest_digest in seen:
+                continue
+            seen.add(manifest_digest)
+            manifest = self.client.manifest(ref, manifest_digest, deadline)
+            if not manifest.is_index:
+                yield where, manifest
+
+    def _judge_layers(
+        self, ref: ImageRef, manifest: Manifest, where: str, deadline: Deadline
+    ) -> list[Fact]:
+        assert ref.digest is not None
+        found: list[Fact] = []
+        origin = ORIGIN
+        for layer in manifest.layers[:MAX_LAYERS]:
+            kind = layer.media_type
+            signature = layer.annotation(SIGNATURE_ANNOTATION)
+            if not (
+                (kind == SIMPLE_SIGNING and signature is not None)
+                or kind == DSSE_ENVELOPE
+                or kind.startswith(BUNDLE_MEDIA_PREFIX)
+            ):
+                continue
+            blob = self.client.blob(ref, layer.digest, deadline, MAX_BLOB_BYTES)
+            if signature is not None and kind == SIMPLE_SIGNING:
+                keyless = layer.annotation(CERTIFICATE_ANNOTATION) is not None
+                fact: Fact | None = self.judge.simple_signing(
+                    blob, signature, origin=origin, image_digest=ref.digest, keyless=keyless
+                )
+            elif kind == DSSE_ENVELOPE:
+                fact = self.judge.envelope(blob, origin=origin, image_digest=ref.digest)
+            else:
+                fact = self.judge.bundle(blob, origin=origin, image_digest=ref.digest)
+            if isinstance(fact, Unverified):
+                fact = replace(fact, reason=f"{where}: {fact.reason}")
+            if fact is not None:
+                found.append(fact)
+        return found
+
+    def _referrers_api(
+        self, ref: ImageRef, digest: str, deadline: Deadline
+    ) -> tuple[Descriptor, ...] | None:
+        """The referrers API's answer; ``None`` when the registry does not serve it."""
+        self.client.check_allowed(ref)
+        what = f"referrers of {digest}"
+        path = f"/v2/{ref.repository}/referrers/{digest}"
+        with self.client.session.request(ref, "GET", path, deadline, what) as response:
+            if response.status_code in _UNSUPPORTED:
+                response.close()
+                return None
+            if response.status_code != 200:
+                raise self.client.session.status_error(ref, response, what)
+            data = read_limited(
+                response, self.client.options.max_manifest_bytes, ref.registry, ref.repository, what
+            )
+            content_type = response.headers.get("Content-Type", "")
+        index = parse_manifest(
+            data, content_type, compute_digest(data), ref.registry, ref.repository
+        )
+        if not index.is_index:
+            raise RegistryError.for_ref(ref, f"{what}: the registry answered with a non-index")
+        return index.manifests
+
+    def _tag_digest(self, ref: ImageRef, tag: str, deadline: Deadline) -> str | None:
+        try:
+            return self.client.resolve(replace(ref, tag=tag, digest=None), deadline)
+        except RegistryError as exc:
+            if exc.status == 404:
+                return None
+            raise
