@@ -6,7 +6,11 @@ defaults and the overrides; with ``dynamicSubstitutions`` the values are expande
 are applied to ``name``, ``entrypoint`` and ``args``, ``$$`` becomes ``$``, and an unknown
 ``$NAME`` is an error as it is for Cloud Build. A step runs its ``entrypoint`` (or its
 builder image's default one) with its ``args`` in the workspace, a temporary folder that
-stands for ``/workspace``. Step images are not pulled: the commands run from ``PATH``
+stands for ``/workspace`` and, as there, belongs to root (mode 0755). A step whose image
+runs as another user (``users``: gate's image runs as its Dockerfile's ``USER``) runs as
+that user, so it can write in the workspace only what an earlier step let it write, as on
+Cloud Build; it keeps CAP_DAC_READ_SEARCH to read the test's Python and gate, which a real
+image would carry itself. Step images are not pulled: the commands run from ``PATH``
 (gate from the virtualenv; stand-ins for ``docker`` and ``gcloud``, see
 :mod:`tests.integration.cloudbuild_standins`). Keys this runner does not implement are
 refused, so a test never passes by silently skipping part of the file.
@@ -23,6 +27,7 @@ refused, so a test never passes by silently skipping part of the file.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -55,6 +60,7 @@ class CloudBuild:
     values: dict[str, str]
     images: list[str] = field(default_factory=list)
     default_entrypoints: dict[str, str] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # image -> "uid:gid" (default root)
 
     @classmethod
     def load(cls, path: Path, builtins: Mapping[str, str], **overrides: str) -> CloudBuild:
@@ -125,11 +131,23 @@ class CloudBuild:
     ) -> list[StepResult]:
         """Every step in order until one fails; ``/workspace`` is ``workspace``."""
         results: list[StepResult] = []
+        workspace.chmod(0o755)
         for step in self.steps:
             argv = [a.replace("/workspace", str(workspace)) for a in self.argv(step)]
+            argv = self._as_user(self.substitute(step["name"])) + argv
             started = time.monotonic()
             code = subprocess.run(argv, cwd=workspace, env=dict(env), timeout=timeout).returncode
             results.append(StepResult(step.get("id", ""), argv, code, time.monotonic() - started))
             if code != 0:
                 break
         return results
+
+    def _as_user(self, image: str) -> list[str]:
+        user = self.users.get(image)
+        if user is None:
+            return []
+        assert os.geteuid() == 0, "running a step as its image's user needs root"
+        uid, _, gid = user.partition(":")
+        caps = "+dac_read_search"
+        return ["setpriv", f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups",
+                f"--inh-caps={caps}", f"--ambient-caps={caps}"]  # fmt: skip

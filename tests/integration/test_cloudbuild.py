@@ -24,7 +24,7 @@ import pytest
 import requests
 from grafeas.grafeas_v1 import DiscoveryOccurrence
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, require
 from tests.integration.attest_env import ATTESTOR, PROJECT, GoogleApis
 from tests.integration.binauthz_server import verify_pkix
 from tests.integration.cloudbuild import CloudBuild, StepResult
@@ -38,6 +38,7 @@ from tests.integration.test_registry_client import binary  # noqa: F401 - fixtur
 pytestmark = pytest.mark.integration
 Status = DiscoveryOccurrence.AnalysisStatus
 BUILD_FILE = REPO_ROOT / "deploy" / "cloudbuild.yaml"
+DOCKERFILE_OF_GATE = REPO_ROOT / "Dockerfile"
 GATE_DIGEST = "sha256:" + "9" * 64
 DOCKERFILE = """FROM scratch
 LABEL org.opencontainers.image.source=https://example.com/acme/api org.opencontainers.image.revision={revision}
@@ -140,6 +141,7 @@ def run_build(
         _SCAN_WAIT=str(scan_wait),
     )
     build.default_entrypoints[build.values["_GATE_IMAGE"]] = "gate"
+    build.users[build.values["_GATE_IMAGE"]] = image_user()
     scanner = ArtifactAnalysis(
         apis.grafeas, f"{registry.host}/acme/api", workspace / "digest", 1.0, finished_after
     )
@@ -150,6 +152,16 @@ def run_build(
         scanner.stopped.set()
         scanner.join(5)
     return Build(results, workspace, state, build)
+
+
+def image_user() -> str:
+    """The user gate's image runs as (its Dockerfile's last USER): on Cloud Build, gate's
+    steps run as that user in a /workspace that belongs to root."""
+    require(os.geteuid() == 0, "running gate's steps as its image's user needs root")
+    users = [line.split()[1] for line in DOCKERFILE_OF_GATE.read_text().splitlines()
+             if line.startswith("USER ")]  # fmt: skip
+    assert users and users[-1].split(":")[0] not in ("0", "root"), users
+    return users[-1]
 
 
 def registry_digest(
