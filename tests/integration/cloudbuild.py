@@ -4,7 +4,8 @@
 the first that fails, the way Cloud Build does: substitutions (built-in ones, the file's
 defaults and the overrides; with ``dynamicSubstitutions`` the values are expanded too)
 are applied to ``name``, ``entrypoint`` and ``args``, ``$$`` becomes ``$``, and an unknown
-``$NAME`` is an error as it is for Cloud Build. A step runs its ``entrypoint`` (or its
+``$NAME`` is an error as it is for Cloud Build. The build's ``timeout`` (Cloud Build's
+default 600 s when the file sets none) bounds the whole run. A step runs its ``entrypoint`` (or its
 builder image's default one) with its ``args`` in the workspace, a temporary folder that
 stands for ``/workspace`` and, as there, belongs to root (mode 0755). A step whose image
 runs as another user (``users``: gate's image runs as its Dockerfile's ``USER``) runs as
@@ -43,6 +44,7 @@ TOP_LEVEL = {"steps", "substitutions", "options", "timeout", "images", "artifact
 STEP_KEYS = {"id", "name", "entrypoint", "args"}
 OPTIONS = {"dynamicSubstitutions", "logging", "requestedVerifyOption"}
 DEFAULT_ENTRYPOINTS = {"gcr.io/cloud-builders/docker": "docker"}
+DEFAULT_TIMEOUT = 600.0  # Cloud Build's, for a build file without `timeout`
 _TOKEN = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -61,6 +63,7 @@ class CloudBuild:
     images: list[str] = field(default_factory=list)
     default_entrypoints: dict[str, str] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)  # image -> "uid:gid" (default root)
+    timeout: float = DEFAULT_TIMEOUT  # seconds for the whole build
 
     @classmethod
     def load(cls, path: Path, builtins: Mapping[str, str], **overrides: str) -> CloudBuild:
@@ -85,6 +88,7 @@ class CloudBuild:
         if options.get("dynamicSubstitutions"):
             build.values = build._expanded_values()
         build.images = [build.substitute(image) for image in doc.get("images", [])]
+        build.timeout = duration(doc.get("timeout", f"{DEFAULT_TIMEOUT:g}s"))
         return build
 
     def _expanded_values(self) -> dict[str, str]:
@@ -129,14 +133,17 @@ class CloudBuild:
     def run(
         self, workspace: Path, env: Mapping[str, str], *, timeout: float = 300
     ) -> list[StepResult]:
-        """Every step in order until one fails; ``/workspace`` is ``workspace``."""
+        """Every step in order until one fails; ``/workspace`` is ``workspace``. A step may
+        take ``timeout`` seconds and what is left of the build's (``TimeoutExpired``)."""
         results: list[StepResult] = []
         workspace.chmod(0o755)
+        ends = time.monotonic() + self.timeout
         for step in self.steps:
             argv = [a.replace("/workspace", str(workspace)) for a in self.argv(step)]
             argv = self._as_user(self.substitute(step["name"])) + argv
             started = time.monotonic()
-            code = subprocess.run(argv, cwd=workspace, env=dict(env), timeout=timeout).returncode
+            limit = max(0.0, min(timeout, ends - started))
+            code = subprocess.run(argv, cwd=workspace, env=dict(env), timeout=limit).returncode
             results.append(StepResult(step.get("id", ""), argv, code, time.monotonic() - started))
             if code != 0:
                 break
@@ -151,3 +158,13 @@ class CloudBuild:
         caps = "+dac_read_search"
         return ["setpriv", f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups",
                 f"--inh-caps={caps}", f"--ambient-caps={caps}"]  # fmt: skip
+
+
+def duration(text: str) -> float:
+    """Cloud Build's duration format: seconds with an ``s`` ("1800s", "3.5s").
+
+    >>> duration("1800s")
+    1800.0
+    """
+    assert re.fullmatch(r"[0-9]+(\.[0-9]+)?s", text), f"not a Cloud Build duration: {text!r}"
+    return float(text[:-1])

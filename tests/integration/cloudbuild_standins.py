@@ -9,7 +9,13 @@ No Docker daemon and no Cloud Storage are available to the tests, so ``docker`` 
 - ``docker push REF``: pushes that image (config, layer, Docker v2 manifest) to the real
   registry in REF over the Distribution API and prints what ``docker push`` prints, ending
   with ``TAG: digest: sha256:… size: N``, the digest the registry stored.
-- ``gcloud storage cp SRC gs://BUCKET/PATH``: copies into ``STATE/gcs/BUCKET/PATH``.
+- ``gcloud storage cp SRC gs://BUCKET/PATH``: copies into ``STATE/gcs/BUCKET/PATH``
+  (:func:`stored` finds it).
+- ``gcloud auth print-identity-token --audiences=AUD [--include-email]``: an RS256 ID
+  token for AUD, as the metadata server mints one for the build's service account:
+  signed with the key :func:`grant_identity` gave the build (a test issuer's, published
+  in its JWKS), with ``email`` and ``email_verified`` only when ``--include-email`` is
+  given.
 
 Any other command exits 9, so a build file that changes what it asks of them fails.
 
@@ -19,10 +25,12 @@ Any other command exits 9, so a build file that changes what it asks of them fai
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -96,9 +104,44 @@ def docker(args: list[str], state: Path) -> int:
     return 9
 
 
+def grant_identity(state: Path, *, email: str, key_pem: bytes, kid: str, issuer: str) -> None:
+    """The build's service account: ``email``, its ID tokens signed by ``key_pem`` (``kid``)
+    and issued by ``issuer``."""
+    state.mkdir(parents=True, exist_ok=True)
+    identity = {"email": email, "key": key_pem.decode(), "kid": kid, "issuer": issuer}
+    (state / "identity.json").write_text(json.dumps(identity))
+
+
+def stored(state: Path, url: str) -> Path:
+    """Where ``gcloud storage cp`` put ``gs://BUCKET/PATH``."""
+    assert url.startswith("gs://"), url
+    return state / "gcs" / url.removeprefix("gs://")
+
+
+def identity_token(flags: list[str], state: Path) -> int:
+    audiences = [flag.partition("=")[2] for flag in flags if flag.startswith("--audiences=")]
+    include_email = "--include-email" in flags
+    if len(audiences) != 1 or len(flags) != 1 + include_email:
+        print(f"gcloud stand-in: not implemented: print-identity-token {flags}", file=sys.stderr)
+        return 9
+    import jwt  # PyJWT, as the test issuer
+
+    identity = json.loads((state / "identity.json").read_text())
+    now = int(time.time())
+    claims = {"iss": identity["issuer"], "aud": audiences[0], "azp": "1122334455",
+              "sub": "1122334455", "iat": now, "exp": now + 3600}  # fmt: skip
+    if include_email:
+        claims |= {"email": identity["email"], "email_verified": True}
+    headers = {"kid": identity["kid"]}
+    print(jwt.encode(claims, identity["key"], algorithm="RS256", headers=headers))
+    return 0
+
+
 def gcloud(args: list[str], state: Path) -> int:
+    if args[:2] == ["auth", "print-identity-token"]:
+        return identity_token(args[2:], state)
     if args[:2] == ["storage", "cp"] and len(args) == 4 and args[3].startswith("gs://"):
-        target = state / "gcs" / args[3].removeprefix("gs://")
+        target = stored(state, args[3])
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args[2], target)
         print(f"Copying file://{args[2]} to {args[3]}")
