@@ -2,27 +2,24 @@
 CA; a real docker-registry on 127.0.0.1 for the images; one gRPC server for Artifact
 Analysis, Cloud KMS, Binary Authorization and Container Analysis; the test issuer's JWKS
 on 127.0.0.1 and real RS256 tokens. evaluate, attest and verify with a valid token;
-every refused token causes no KMS, Binary Authorization or Container Analysis call."""
+every refused token causes no KMS, Binary Authorization or Container Analysis call.
+deploy/cloudbuild-service.yaml runs against the served gate in test_cloudbuild_service.py."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-import yaml
 from grafeas.grafeas_v1 import DiscoveryOccurrence
 
 from tests.api.conftest import ATTESTOR, KEY, KMS_KEY, OTHER_CALLER, bearer
 from tests.api.issuer import AUDIENCE, CALLER, Issuer
 from tests.api.test_auth import bad_tokens
 from tests.api.test_requests import conforms
-from tests.conftest import REPO_ROOT
 from tests.integration.attest_env import PROJECT, GoogleApis, google_apis
 from tests.integration.binauthz_server import verify_pkix
 from tests.integration.registry_server import RegistryServer
@@ -174,50 +171,3 @@ def test_a_chunked_body_over_the_limit_is_413(served: ServedGate, issuer: Issuer
         timeout=30,
     )
     assert reply.status_code == 413 and reply.json()["kind"] == "http", reply.text
-
-
-def run_step(
-    script: str, substitutions: dict[str, str], workspace: Path, env: dict[str, str]
-) -> int:
-    """A Cloud Build step's script as Cloud Build would run it: substitutions, then $$ -> $."""
-    for name, value in substitutions.items():
-        script = script.replace(f"${{{name}}}", value)
-    script = script.replace("$$", "$").replace("/workspace", str(workspace))
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], env=env, timeout=120
-    ).returncode
-
-
-def test_the_cloud_build_steps_attest_and_verify_through_the_service(
-    served: ServedGate, registry: RegistryServer, apis: GoogleApis, issuer: Issuer, tmp_path: Path
-) -> None:
-    image = pushed(registry, apis, "cb", "65533", Status.FINISHED_SUCCESS)
-    (tmp_path / "digest").write_text(image.split("@")[1] + "\n")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (tmp_path / "token").write_text(issuer.token())
-    gcloud = bin_dir / "gcloud"  # a stand-in that insists on the flags gate needs
-    gcloud.write_text(
-        "#!/bin/bash\n"
-        f'[ "$*" = "auth print-identity-token --audiences={AUDIENCE} --include-email" ] || exit 9\n'
-        f"cat {tmp_path / 'token'}\n"
-    )
-    gcloud.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
-           "CURL_CA_BUNDLE": str(served.session.verify)}  # fmt: skip
-    build = yaml.safe_load((REPO_ROOT / "deploy" / "cloudbuild-service.yaml").read_text())
-    steps = {step["id"]: step["args"][-1] for step in build["steps"]}
-    values = {"_REPOSITORY": f"{registry.host}/acme/api", "_ATTESTOR": ATTESTOR,
-              "_GATE_URL": served.url, "_GATE_AUDIENCE": AUDIENCE}  # fmt: skip
-    assert run_step(steps["attest"], values, tmp_path, env) == 0
-    report = json.loads((tmp_path / "attestation.json").read_text())
-    assert (
-        report["results"][0]["status"] == "attested" and report["results"][0]["resolved"] == image
-    )
-    assert run_step(steps["verify"], values, tmp_path, env) == 0
-    assert json.loads((tmp_path / "verification.json").read_text())["verified"] is True
-
-    denied = pushed(registry, apis, "cb-root", "root", Status.FINISHED_SUCCESS)
-    (tmp_path / "digest").write_text(denied.split("@")[1])
-    assert run_step(steps["attest"], values, tmp_path, env) == 1  # the build fails
-    assert run_step(steps["verify"], values, tmp_path, env) == 1
