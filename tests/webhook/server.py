@@ -143,5 +143,5 @@ class ServedGate:
         return self.start()
 
     def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType]) -> None:
+        self.session.close()  # first: gunicorn's graceful stop waits for open connections
         self.stop()
-        self.session.close()
