@@ -16,10 +16,8 @@ figures are checked against each other in test_deploy.py).
 from __future__ import annotations
 
 import json
-import os
-import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -33,8 +31,8 @@ from tests.conftest import REPO_ROOT
 from tests.integration.attest_env import PROJECT, GoogleApis
 from tests.integration.binauthz_server import verify_pkix
 from tests.integration.cloudbuild import CloudBuild
-from tests.integration.cloudbuild_run import Finished, registry_digest, run_scanned
-from tests.integration.cloudbuild_standins import grant_identity, install
+from tests.integration.cloudbuild_run import Finished, prepare, registry_digest, run_scanned
+from tests.integration.cloudbuild_standins import grant_identity
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_attest_cli import pushed
 from tests.integration.test_registry_client import binary  # noqa: F401 - fixtures
@@ -74,41 +72,39 @@ def served(
         yield gate
 
 
+Build = Callable[..., Finished]
+
+
+@pytest.fixture
 def run_build(
     served: ServedGate,
     issuer: Issuer,
     registry: RegistryServer,  # noqa: F811
     apis: GoogleApis,  # noqa: F811
     tmp_path: Path,
-    *,
-    short_sha: str,
-    finished_after: float | None,
-    **overrides: str,
-) -> Finished:
-    workspace, state = tmp_path / "workspace", tmp_path / "state"
-    workspace.mkdir()
-    (workspace / "Dockerfile").write_text(DOCKERFILE.format(revision=short_sha))
+) -> Build:
+    """Runs the build file; ``build(short_sha, finished_after, **substitutions)``."""
     key = issuer.keys["test-key-1"].private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    grant_identity(state, email=CALLER, key_pem=key, kid="test-key-1", issuer=ISSUER)
-    env = {
-        **os.environ,
-        **install(tmp_path / "bin", state),
-        "PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
-        "CURL_CA_BUNDLE": str(served.session.verify),  # the test CA, as Cloud Run's is public
-    }
-    substitutions = {"_REPOSITORY": f"{registry.host}/acme/api", "_ATTESTOR": ATTESTOR,
-                     "_GATE_URL": served.url, "_GATE_AUDIENCE": AUDIENCE}  # fmt: skip
-    build = CloudBuild.load(
-        BUILD_FILE,
-        {"PROJECT_ID": PROJECT, "BUILD_ID": f"build-{short_sha}", "SHORT_SHA": short_sha},
-        **{**substitutions, **overrides},
-    )
-    return run_scanned(build, workspace, state, env, grafeas=apis.grafeas,
-                       finished_after=finished_after, step_timeout=SCAN_WAIT + 120)  # fmt: skip
+
+    def build(short_sha: str, finished_after: float | None, **overrides: str) -> Finished:
+        prepared = prepare(tmp_path, DOCKERFILE.format(revision=short_sha))
+        grant_identity(prepared.state, email=CALLER, key_pem=key, kid="test-key-1", issuer=ISSUER)
+        substitutions = {"_REPOSITORY": f"{registry.host}/acme/api", "_ATTESTOR": ATTESTOR,
+                         "_GATE_URL": served.url, "_GATE_AUDIENCE": AUDIENCE}  # fmt: skip
+        loaded = CloudBuild.load(
+            BUILD_FILE,
+            {"PROJECT_ID": PROJECT, "BUILD_ID": f"build-{short_sha}", "SHORT_SHA": short_sha},
+            **{**substitutions, **overrides},
+        )
+        env = {"CURL_CA_BUNDLE": str(served.session.verify)}  # the test CA; Cloud Run's is public
+        return run_scanned(loaded, prepared, env, grafeas=apis.grafeas,
+                           finished_after=finished_after, step_timeout=SCAN_WAIT + 120)  # fmt: skip
+
+    return build
 
 
 def stored_for(apis: GoogleApis, image: str) -> list[object]:  # noqa: F811
@@ -127,14 +123,11 @@ def refused_429(served: ServedGate) -> float:
 
 
 def test_a_scan_that_finishes_during_gates_wait_is_attested(
-    served: ServedGate,
-    issuer: Issuer,
+    run_build: Build,
     registry: RegistryServer,  # noqa: F811
     apis: GoogleApis,  # noqa: F811
-    tmp_path: Path,
 ) -> None:
-    done = run_build(served, issuer, registry, apis, tmp_path, short_sha="c0ffee1",
-                     finished_after=4)  # fmt: skip
+    done = run_build("c0ffee1", finished_after=4)
     steps = done.steps()
     assert list(steps) == ["build", "push", "attest", "report", "decision", "verify"]
     assert all(step.code == 0 for step in done.results), done.results
@@ -161,15 +154,12 @@ def test_a_scan_that_finishes_during_gates_wait_is_attested(
 
 
 def test_a_scan_that_never_finishes_is_denied_within_gates_wait_and_the_report_kept(
-    served: ServedGate,
-    issuer: Issuer,
+    run_build: Build,
     registry: RegistryServer,  # noqa: F811
     apis: GoogleApis,  # noqa: F811
-    tmp_path: Path,
 ) -> None:
     signed = signs(apis)
-    done = run_build(served, issuer, registry, apis, tmp_path, short_sha="dead0b0",
-                     finished_after=None)  # fmt: skip
+    done = run_build("dead0b0", finished_after=None)
     assert done.codes() == {"build": 0, "push": 0, "attest": 0, "report": 0, "decision": 1}
     seconds = done.steps()["attest"].seconds
     assert SCAN_WAIT - 0.5 <= seconds < SCAN_WAIT + 20, seconds
@@ -183,11 +173,11 @@ def test_a_scan_that_never_finishes_is_denied_within_gates_wait_and_the_report_k
 
 
 def test_a_busy_service_is_asked_again_and_the_report_is_its_one_answer(
+    run_build: Build,
     served: ServedGate,
     issuer: Issuer,
     registry: RegistryServer,  # noqa: F811
     apis: GoogleApis,  # noqa: F811
-    tmp_path: Path,
 ) -> None:
     """Another call of the build's account holds its only slot while it waits for a scan:
     the build's first call is a 429 (Retry-After 5), curl asks again, and the file holds
@@ -203,8 +193,7 @@ def test_a_busy_service_is_asked_again_and_the_report_is_its_one_answer(
     )  # fmt: skip
     holding.start()
     try:
-        done = run_build(served, issuer, registry, apis, tmp_path, short_sha="b05ee01",
-                         finished_after=1)  # fmt: skip
+        done = run_build("b05ee01", finished_after=1)
     finally:
         holding.join(SCAN_WAIT + 60)
     assert refused_429(served) > refused, "the build's call was never refused as busy"
@@ -214,31 +203,19 @@ def test_a_busy_service_is_asked_again_and_the_report_is_its_one_answer(
 
 
 def test_an_attestor_gate_does_not_offer_is_an_error_and_its_answer_kept(
-    served: ServedGate,
-    issuer: Issuer,
-    registry: RegistryServer,  # noqa: F811
-    apis: GoogleApis,  # noqa: F811
-    tmp_path: Path,
+    run_build: Build,
 ) -> None:
     """An HTTP error is no decision: the build fails with 2, and gate's error is kept."""
-    done = run_build(served, issuer, registry, apis, tmp_path, short_sha="0ff1ce5",
-                     finished_after=1, _ATTESTOR=f"projects/{PROJECT}/attestors/other")  # fmt: skip
+    done = run_build("0ff1ce5", finished_after=1, _ATTESTOR=f"projects/{PROJECT}/attestors/other")
     assert done.codes() == {"build": 0, "push": 0, "attest": 0, "report": 0, "decision": 2}
     report = done.report()
     assert report["kind"] == "forbidden" and "attestor" in report["error"], report
     assert set(report) == {"error", "hint", "kind"}
 
 
-def test_a_service_that_does_not_answer_is_an_error_and_why_is_kept(
-    served: ServedGate,
-    issuer: Issuer,
-    registry: RegistryServer,  # noqa: F811
-    apis: GoogleApis,  # noqa: F811
-    tmp_path: Path,
-) -> None:
+def test_a_service_that_does_not_answer_is_an_error_and_why_is_kept(run_build: Build) -> None:
     closed = "https://127.0.0.1:1"  # nothing listens there: curl cannot connect
-    done = run_build(served, issuer, registry, apis, tmp_path, short_sha="5ca1ab1",
-                     finished_after=1, _GATE_URL=closed)  # fmt: skip
+    done = run_build("5ca1ab1", finished_after=1, _GATE_URL=closed)
     assert done.codes() == {"build": 0, "push": 0, "attest": 0, "report": 0, "decision": 2}
     report = done.report()
     assert report["kind"] == "transport" and "curl exit code 7" in report["error"], report

@@ -5,8 +5,9 @@
 SCANNING and (unless told never to) FINISHED_SUCCESS in the Grafeas test server, after
 delays counted from the push. :func:`run_scanned` runs a build with that scan going on and
 returns a :class:`Finished` build: its step results, workspace, and the reports it kept in
-the ``gcloud`` stand-in's bucket. :func:`registry_digest` is the digest a registry serves
-for a tag: what Cloud Build records for ``images:``.
+the ``gcloud`` stand-in's bucket. :func:`prepare` lays out the workspace (with the
+Dockerfile to build) and the environment with the stand-ins. :func:`registry_digest` is the
+digest a registry serves for a tag: what Cloud Build records for ``images:``.
 
     >>> build = CloudBuild.parse({"steps": []}, {"PROJECT_ID": "p"})
     >>> Finished([StepResult("push", [], 0, 1.0)], Path("w"), Path("s"), build).codes()
@@ -16,6 +17,8 @@ for a tag: what Cloud Build records for ``images:``.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -28,7 +31,7 @@ from grafeas.grafeas_v1 import DiscoveryOccurrence
 
 from tests.integration.attest_env import PROJECT
 from tests.integration.cloudbuild import CloudBuild, StepResult
-from tests.integration.cloudbuild_standins import stored
+from tests.integration.cloudbuild_standins import install, stored
 from tests.integration.grafeas_server import GrafeasServicer, discovery_occurrence
 from tests.integration.oci_push import DOCKER_MANIFEST
 from tests.integration.registry_server import RegistryServer
@@ -102,10 +105,29 @@ class Finished:
         return json.loads(stored(self.state, url).read_text())
 
 
+@dataclass(frozen=True)
+class Prepared:
+    workspace: Path  # /workspace
+    state: Path  # the stand-ins' images and bucket
+    env: dict[str, str]  # the stand-ins first on PATH, then the test's Python (gate, python3)
+
+
+def prepare(folder: Path, dockerfile: str) -> Prepared:
+    """A workspace in ``folder`` holding ``dockerfile``, and the build's environment."""
+    workspace, state = folder / "workspace", folder / "state"
+    workspace.mkdir()
+    (workspace / "Dockerfile").write_text(dockerfile)
+    env = {
+        **os.environ,
+        **install(folder / "bin", state),
+        "PATH": f"{folder / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    return Prepared(workspace, state, env)
+
+
 def run_scanned(
     build: CloudBuild,
-    workspace: Path,
-    state: Path,
+    prepared: Prepared,
     env: Mapping[str, str],
     *,
     grafeas: GrafeasServicer,
@@ -113,16 +135,17 @@ def run_scanned(
     step_timeout: float,
 ) -> Finished:
     """Run ``build`` while Artifact Analysis scans its push of ``_REPOSITORY`` (SCANNING
-    after 1 s, finished after ``finished_after`` s or never)."""
-    repository = build.values["_REPOSITORY"]
+    after 1 s, finished after ``finished_after`` s or never), with ``env`` added to the
+    prepared environment."""
+    workspace, repository = prepared.workspace, build.values["_REPOSITORY"]
     scanner = ArtifactAnalysis(grafeas, repository, workspace / "digest", 1.0, finished_after)
     scanner.start()
     try:
-        results = build.run(workspace, env, timeout=step_timeout)
+        results = build.run(workspace, {**prepared.env, **env}, timeout=step_timeout)
     finally:
         scanner.stopped.set()
         scanner.join(5)
-    return Finished(results, workspace, state, build)
+    return Finished(results, workspace, prepared.state, build)
 
 
 def registry_digest(registry: RegistryServer, reference: str) -> str:

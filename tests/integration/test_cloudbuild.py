@@ -17,7 +17,6 @@ import doctest
 import importlib
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,7 @@ from tests.conftest import REPO_ROOT, require
 from tests.integration.attest_env import ATTESTOR, PROJECT, GoogleApis
 from tests.integration.binauthz_server import verify_pkix
 from tests.integration.cloudbuild import CloudBuild
-from tests.integration.cloudbuild_run import Finished, registry_digest, run_scanned
-from tests.integration.cloudbuild_standins import install
+from tests.integration.cloudbuild_run import Finished, prepare, registry_digest, run_scanned
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_attest_cli import KEY, apis, registry  # noqa: F401 - fixtures
 from tests.integration.test_registry_client import binary  # noqa: F401 - fixtures
@@ -51,19 +49,13 @@ def run_build(
     scan_wait: int,
     finished_after: float | None,
 ) -> Finished:
-    workspace, state = tmp_path / "workspace", tmp_path / "state"
-    workspace.mkdir()
-    (workspace / "Dockerfile").write_text(DOCKERFILE.format(revision=short_sha))
+    prepared = prepare(tmp_path, DOCKERFILE.format(revision=short_sha))
     data = tmp_path / "data.json"
     data.write_text(
         json.dumps({"gate": {"params": {"registries": {"approved": [f"{registry.host}/**"]}}}})
     )
-    standins = install(tmp_path / "bin", state)
     address = apis.server.address
     env = {
-        **os.environ,
-        **standins,
-        "PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}",
         "GATE_DATA": str(data),
         "GATE_INSECURE_REGISTRIES": registry.host,
         "GATE_ARTIFACT_ANALYSIS_ENDPOINT": address,
@@ -84,7 +76,7 @@ def run_build(
     )
     build.default_entrypoints[build.values["_GATE_IMAGE"]] = "gate"
     build.users[build.values["_GATE_IMAGE"]] = image_user()
-    return run_scanned(build, workspace, state, env, grafeas=apis.grafeas,
+    return run_scanned(build, prepared, env, grafeas=apis.grafeas,
                        finished_after=finished_after, step_timeout=scan_wait + 120)  # fmt: skip
 
 
