@@ -66,16 +66,18 @@ class FetchedFacts(FactSource):
             if ref.digest is None:
                 raise  # no digest: nothing else can be looked up
             errors.append(exc)
+        facts = ImageFacts(platforms=platforms)
+        # Provenance and signatures before the scan: the scan may wait minutes for Artifact
+        # Analysis (its own limit, --scan-wait), which must not eat the fetch deadline.
+        if self.evidence is not None and ref.digest is not None:
+            facts = with_evidence(facts, self.evidence.evidence(ref, deadline))
         scan = self.report
         if scan is None and self.scanner is not None:
             try:
                 scan = self.scanner.scan(ref.normalized)
             except ScanError as exc:
                 errors.append(exc)
-        facts = ImageFacts(platforms=platforms, vulnerabilities=scan)
-        if self.evidence is not None and ref.digest is not None:
-            facts = with_evidence(facts, self.evidence.evidence(ref, deadline))
-        return ref, replace(facts, errors=(*errors, *facts.errors))
+        return ref, replace(facts, vulnerabilities=scan, errors=(*errors, *facts.errors))
 
 
 def build_fact_source(

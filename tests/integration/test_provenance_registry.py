@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from gate.facts.provenance.keys import TrustedKey
 from gate.facts.provenance.registry import RegistryEvidence, fallback_tag
 from gate.facts.provenance.settings import TrustSettings
 from gate.facts.registry import ClientOptions, RegistryClient, RegistryError, TransportOptions
+from gate.facts.scans.interface import ScanResult, ScanSource
 from gate.facts.sources import build_fact_source
 from gate.policy.engines import create_engine
 from gate.reference import ImageRef, parse_reference
@@ -303,6 +305,45 @@ def test_fetched_facts_feed_the_policies(
     messages = {v.policy_id: v.message for v in denied.violations}
     assert "found but not counted: cosign tag" in messages["GATE-IMG-009"]
     assert f"about {good.digest}" in messages["GATE-IMG-008"]
+
+
+class SlowScan(ScanSource):
+    """A scan source that answers after ``seconds``, as Artifact Analysis does when gate
+    waits for a scan that finishes minutes after the push (``--scan-wait``)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def scan(self, image: str) -> ScanResult:
+        time.sleep(self.seconds)
+        return ScanResult("artifact-analysis", (), digests=(image.partition("@")[2],))
+
+
+def test_a_scan_that_outlasts_the_fetch_deadline_leaves_the_evidence_whole(
+    registry: RegistryServer, signer: Signer, tmp_path: Path
+) -> None:
+    """Provenance and signatures are read within the fetch deadline, before the scan wait
+    (which has its own limit): a slow scan must not turn them into deadline errors."""
+    repo, host = "team/slow-scan", registry.host
+    pusher = Pusher(registry.url)
+    image = push(registry.url, repo)
+    attach_cosign(
+        pusher, repo, image.digest, ".sig", [signature_layer(host, repo, image.digest, signer)]
+    )
+    attach_cosign(pusher, repo, image.digest, ".att", [provenance_layer(host, repo, image.digest, signer)])  # fmt: skip
+    settings = Settings(
+        scan_source="none", insecure_registries=(host,), data_overrides=(_data(tmp_path, host, signer),),
+        trust=TrustSettings(trusted_keys=(str(signer.write_pem(tmp_path)),), provenance_sources=("registry",)),
+    )  # fmt: skip
+    engine = create_engine(settings)
+    source = replace(build_fact_source(settings, engine), scanner=SlowScan(2.0))
+
+    decision = evaluate_image(
+        engine, f"{host}/{repo}@{image.digest}", source, entry_point="attest",
+        deadline=time.monotonic() + 1.0,
+    )  # fmt: skip
+    assert not decision.errors, decision.errors
+    assert supply_chain_ids(decision) == set()  # the provenance and signature counted
 
 
 def test_gate_eval_without_trust_fetches_no_evidence(
