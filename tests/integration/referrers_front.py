@@ -8,7 +8,8 @@ registry unchanged, and indexes each manifest pushed through it that carries a
 index (an OCI image index of descriptors with ``artifactType`` and ``annotations``, the
 ``artifactType`` query filter applied, ``OCI-Filters-Applied`` set) and acknowledges
 such pushes with the ``OCI-Subject`` header, which tells clients not to maintain the
-fallback tag. Loopback only; every request is counted in :attr:`calls`.
+fallback tag. With :attr:`page_size` set it pages its answers with ``Link: <...>;
+rel="next"`` as a registry may. Loopback only; every request is counted in :attr:`calls`.
 
     >>> front = ReferrersFront("http://127.0.0.1:1")
     >>> front.referrers("app", "sha256:" + "0" * 64)["manifests"]
@@ -40,6 +41,8 @@ class ReferrersFront:
         self._server: ThreadingHTTPServer | None = None
         self._session = requests.Session()
         self._session.trust_env = False
+        self.page_size = 0  # > 0: the referrers answer is paged with Link rel="next"
+        self.next_host = ""  # set: the next-page links point to this host instead
 
     @property
     def host(self) -> str:
@@ -92,9 +95,18 @@ class ReferrersFront:
                     at = segments.index("referrers", 3)
                     front.calls["referrers"] += 1
                     name, digest = "/".join(segments[2:at]), segments[at + 1]
-                    wanted = parse_qs(parts.query).get("artifactType", [""])[0]
-                    self._answer(200, json.dumps(front.referrers(name, digest, wanted)).encode(),
-                                 {"Content-Type": OCI_INDEX, **({"OCI-Filters-Applied": "artifactType"} if wanted else {})})  # fmt: skip
+                    query = parse_qs(parts.query)
+                    wanted = query.get("artifactType", [""])[0]
+                    index = front.referrers(name, digest, wanted)
+                    headers = {"Content-Type": OCI_INDEX, **({"OCI-Filters-Applied": "artifactType"} if wanted else {})}  # fmt: skip
+                    if front.page_size:
+                        start = int(query.get("last", ["0"])[0])
+                        end = start + front.page_size
+                        if end < len(index["manifests"]):
+                            host = f"http://{front.next_host}" if front.next_host else ""
+                            headers["Link"] = f'<{host}{parts.path}?last={end}>; rel="next"'
+                        index["manifests"] = index["manifests"][start:end]
+                    self._answer(200, json.dumps(index).encode(), headers)
                     return
                 front.calls[f"{self.command} {parts.path}"] += 1
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_HEADERS}

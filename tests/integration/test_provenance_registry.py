@@ -183,6 +183,30 @@ def test_referrers_api_where_the_registry_has_it(
     assert registry.count("GET", f"/v2/{repo}/manifests/{fallback_tag(image.digest)}", None) == 0
 
 
+def test_a_paged_referrers_answer_is_followed_within_the_registry(
+    front: ReferrersFront, signer: Signer
+) -> None:
+    repo, host = "team/paged", front.host
+    image = push(f"http://{host}", repo)
+    for n in range(2):  # artifacts gate leaves alone, listed before the provenance
+        attach_referrer(Pusher(f"http://{host}"), repo, image, "application/spdx+json",
+                        [Layer(json.dumps({"n": n}).encode(), "application/spdx+json")])  # fmt: skip
+    attach_referrer(Pusher(f"http://{host}"), repo, image, "application/vnd.in-toto+json",
+                    [provenance_layer(host, repo, image.digest, signer)])  # fmt: skip
+    front.page_size, before = 1, front.calls["referrers"]
+    try:
+        found = evidence(host, pinned(host, repo, image), signer)
+        assert [p.builder_id for p in found.provenance] == [GCB_BUILDER] and not found.errors
+        assert front.calls["referrers"] - before == 3  # one request per page
+
+        front.next_host = "127.0.0.1:9"  # a registry that points gate elsewhere
+        found = evidence(host, pinned(host, repo, image), signer)
+    finally:
+        front.page_size, front.next_host = 0, ""
+    assert not found.provenance
+    assert ["another host (127.0.0.1:9)" in str(e) for e in found.errors] == [True]
+
+
 def test_tampered_foreign_and_misaddressed_evidence(
     registry: RegistryServer, signer: Signer
 ) -> None:

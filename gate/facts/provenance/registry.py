@@ -6,7 +6,8 @@ registries only; every manifest and blob read by digest, checked against it and 
 - the OCI referrers API, ``GET /v2/REPO/referrers/sha256:HEX``; a registry without it
   (a 404, as Distribution 2.8 answers) is read through the referrers tag schema: the
   index tagged ``sha256-HEX``, which clients that attach artifacts keep up to date
-  (OCI distribution spec 1.1, "Unavailable Referrers API");
+  (OCI distribution spec 1.1, "Unavailable Referrers API"); an answer paged with
+  ``Link: <...>; rel="next"`` is followed within the same registry;
 - cosign's tags ``sha256-HEX.sig`` (signatures) and ``sha256-HEX.att`` (attestations).
 
 Each manifest found is read layer by layer: a simple-signing layer is a cosign signature,
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from urllib.parse import urljoin, urlsplit
 
 from gate.facts.provenance.bundle import BUNDLE_MEDIA_PREFIX
 from gate.facts.provenance.cosign import (
@@ -45,6 +47,7 @@ from gate.reference import ImageRef
 
 DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
 MAX_REFERRERS = 64
+MAX_REFERRER_PAGES = 8
 MAX_LAYERS = 16
 MAX_BLOB_BYTES = 4 * 1024 * 1024
 ORIGIN = "registry"
@@ -55,6 +58,21 @@ def fallback_tag(digest: str) -> str:
     """The referrers tag schema's tag for ``digest``: ``<alg>-<hex>``."""
     algorithm, _, hex_part = digest.partition(":")
     return f"{algorithm}-{hex_part}"
+
+
+def next_page(ref: ImageRef, current: str, link: str | None) -> str | None:
+    """The path (and query) of the page a ``rel="next"`` link names, resolved against the
+    page that named it; a link to another host is refused, never followed."""
+    if not link:
+        return None
+    here, there = urlsplit(current), urlsplit(urljoin(current, link))
+    if (there.scheme, there.netloc) != (here.scheme, here.netloc):
+        raise RegistryError.for_ref(
+            ref,
+            f"the registry's next page of referrers is on another host ({there.netloc})",
+            hint="gate follows referrer pages only within the image's registry",
+        )
+    return there.path + (f"?{there.query}" if there.query else "")
 
 
 @dataclass
@@ -147,10 +165,28 @@ class RegistryEvidence(EvidenceSource):
     def _referrers_api(
         self, ref: ImageRef, digest: str, deadline: Deadline
     ) -> tuple[Descriptor, ...] | None:
-        """The referrers API's answer; ``None`` when the registry does not serve it."""
+        """The referrers API's answer, its pages followed; ``None`` when the registry does
+        not serve it. A registry pages a long answer with ``Link: <...>; rel="next"``
+        (OCI distribution spec 1.1); gate reads at most :data:`MAX_REFERRERS` descriptors
+        over at most :data:`MAX_REFERRER_PAGES` pages, and only from the same registry."""
         self.client.check_allowed(ref)
-        what = f"referrers of {digest}"
-        path = f"/v2/{ref.repository}/referrers/{digest}"
+        path: str | None = f"/v2/{ref.repository}/referrers/{digest}"
+        listed: list[Descriptor] = []
+        for page in range(MAX_REFERRER_PAGES):
+            if path is None or len(listed) >= MAX_REFERRERS:
+                break
+            what = f"referrers of {digest}" + (f" (page {page + 1})" if page else "")
+            answer = self._referrers_page(ref, path, deadline, what)
+            if answer is None:
+                return None if page == 0 else tuple(listed)
+            manifests, path = answer
+            listed += manifests
+        return tuple(listed[:MAX_REFERRERS])
+
+    def _referrers_page(
+        self, ref: ImageRef, path: str, deadline: Deadline, what: str
+    ) -> tuple[tuple[Descriptor, ...], str | None] | None:
+        """One page of the referrers API: its descriptors and the next page's path."""
         with self.client.session.request(ref, "GET", path, deadline, what) as response:
             if response.status_code in _UNSUPPORTED:
                 response.close()
@@ -161,12 +197,13 @@ class RegistryEvidence(EvidenceSource):
                 response, self.client.options.max_manifest_bytes, ref.registry, ref.repository, what
             )
             content_type = response.headers.get("Content-Type", "")
+            following = next_page(ref, response.url, response.links.get("next", {}).get("url"))
         index = parse_manifest(
             data, content_type, compute_digest(data), ref.registry, ref.repository
         )
         if not index.is_index:
             raise RegistryError.for_ref(ref, f"{what}: the registry answered with a non-index")
-        return index.manifests
+        return index.manifests, following
 
     def _tag_digest(self, ref: ImageRef, tag: str, deadline: Deadline) -> str | None:
         try:
