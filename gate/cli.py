@@ -79,7 +79,7 @@ def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int
     source = _fact_source(args, settings, engine)
     deadline = time.monotonic() + settings.fetch_timeout
     results = [
-        (image, evaluate_image(engine, image, source, now=args.now, deadline=deadline))
+        (image, evaluate_image(engine, image, source, now=args.now, deadline=deadline).decision)
         for image in args.images
     ]
     if args.output == "json":

@@ -7,11 +7,15 @@ scanner (gathered by gate itself on the admission and signing paths). Facts that
 not be had (``ImageFacts.errors``) do not stop the evaluation: every policy judges what
 is there, and the errors join the decision, which they deny.
 
+The result is an :class:`Evaluation`: the reference judged (its digest resolved once
+facts were gathered), the facts and the decision, so callers need not wrap the fact
+source to learn which digest was judged.
+
     >>> from gate.policy.engines import create_engine
     >>> from gate.config import Settings
-    >>> decision = evaluate_image(create_engine(Settings()), "nginx:latest", LocalFacts())
-    >>> decision.allowed
-    False
+    >>> evaluation = evaluate_image(create_engine(Settings()), "nginx:latest", LocalFacts())
+    >>> evaluation.decision.allowed, evaluation.reference.tag, evaluation.digest
+    (False, 'latest', '')
 """
 
 from __future__ import annotations
@@ -65,6 +69,32 @@ class LocalFacts(FactSource):
         return ref, facts
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What :func:`evaluate_image` judged, and what it decided.
+
+    ``reference`` is the image as parsed (``None`` when it does not parse), with its digest
+    resolved once the fact source ran; ``facts`` are what the policies judged (``None``
+    when they decided on the reference alone, or the facts could not be gathered).
+    """
+
+    reference: ImageRef | None
+    facts: ImageFacts | None
+    decision: Decision
+
+    @property
+    def resolved(self) -> ImageRef | None:
+        """The reference the facts are about (digest resolved), or None when none were
+        gathered: the reference the decision is about for signing and for logs."""
+        return self.reference if self.facts is not None else None
+
+    @property
+    def digest(self) -> str:
+        """The digest judged with the facts; "" when none was resolved."""
+        resolved = self.resolved
+        return (resolved.digest or "") if resolved is not None else ""
+
+
 def evaluate_image(
     engine: Engine,
     reference: str,
@@ -74,26 +104,26 @@ def evaluate_image(
     workload: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     deadline: float | None = None,
-) -> Decision:
-    """The decision for one image; every failure is a denying decision, never an exception."""
+) -> Evaluation:
+    """The evaluation of one image; every failure is a denying decision, never an exception."""
     try:
         ref = parse_reference(reference)
     except GateError as exc:
-        return Decision.from_error(exc, entry_point, engine=engine.name)
+        return Evaluation(None, None, Decision.from_error(exc, entry_point, engine=engine.name))
     if not source.local:
         first = reference_decision(engine, ref, entry_point=entry_point, workload=workload, now=now)
         if not first.allowed:
-            return first
+            return Evaluation(ref, None, first)
     try:
         ref, facts = source.gather(ref, deadline if deadline is not None else time.monotonic() + 60)
     except GateError as exc:
-        return Decision.from_error(exc, entry_point, engine=engine.name)
+        return Evaluation(ref, None, Decision.from_error(exc, entry_point, engine=engine.name))
     facts = _checked_scan_subject(ref, facts)
     document = build_document(
         ref.to_input(), entry_point=entry_point, facts=facts, workload=workload, now=now
     )
     decision = engine.evaluate(document, Scope.FULL)
-    return decision.with_errors(*facts.errors) if facts.errors else decision
+    return Evaluation(ref, facts, decision.with_errors(*facts.errors) if facts.errors else decision)
 
 
 def reference_decision(

@@ -75,9 +75,10 @@ class Operations:
         except GateError as exc:
             decision = Decision.from_error(exc, "api", engine=self.engine.name)
         else:
-            decision = evaluate_image(
+            evaluation = evaluate_image(
                 self.engine, judged, self.facts, entry_point="api", deadline=deadline
             )
+            decision = evaluation.decision
         document: dict[str, Any] = json.loads(render_json([(image, decision)]))
         return document
 

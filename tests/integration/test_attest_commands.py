@@ -27,9 +27,11 @@ from gate.attest.commands import (
 from gate.attest.service import Mode, Status
 from gate.attest.signers.interface import SignerError
 from gate.errors import InvalidReference
+from gate.evaluate import Evaluation
 from gate.facts.google import GoogleEndpoint
+from gate.facts.metadata import ImageFacts
 from gate.policy.interface import Decision, Finding
-from gate.reference import ImageRef, parse_reference
+from gate.reference import parse_reference
 from tests.integration.attest_env import (
     ATTESTOR,
     DIGEST,
@@ -43,10 +45,10 @@ TAGS = {f"{IMAGE}:1.0": DIGEST, f"{IMAGE}:bad": "sha256:" + "9" * 64}
 DENY = Finding("GATE-007", "root", "HIGH", "root", "runs as root", "set USER")
 
 
-def evaluator(text: str) -> tuple[ImageRef | None, Decision]:
+def evaluator(text: str) -> Evaluation:
     ref = parse_reference(text).with_digest(TAGS[text])
     allowed = not text.endswith(":bad")
-    return ref, Decision(allowed=allowed, violations=() if allowed else (DENY,))
+    return Evaluation(ref, ImageFacts(), Decision(allowed, violations=() if allowed else (DENY,)))
 
 
 @pytest.fixture
