@@ -19,7 +19,9 @@ from rich.console import Console
 
 from gate.config import ENGINES, Settings
 from gate.errors import GateError, InternalError
-from gate.evaluate import FactSource, LocalFacts, evaluate_image
+from gate.evaluate import evaluate_image
+from gate.facts.interface import FactSource
+from gate.facts.local import LocalFacts
 from gate.facts.metadata import load_metadata
 from gate.facts.scans import load_scan_report
 from gate.policy.engines import create_engine

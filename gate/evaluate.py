@@ -2,8 +2,9 @@
 
 Reference-level policies (digest, registries, tags, exemptions) run first, on the reference
 alone: when they deny, no fact is gathered and no host is contacted. Facts then come from a
-:class:`FactSource`: local files for testing (:class:`LocalFacts`), or the registry and the
-scanner (gathered by gate itself on the admission and signing paths). Facts that could
+:class:`~gate.facts.interface.FactSource`: local files for testing
+(:class:`~gate.facts.local.LocalFacts`), or the registry and the scanner (gathered by gate
+itself on the admission and signing paths). Facts that could
 not be had (``ImageFacts.errors``) do not stop the evaluation: every policy judges what
 is there, and the errors join the decision, which they deny.
 
@@ -11,8 +12,9 @@ The result is an :class:`Evaluation`: the reference judged (its digest resolved 
 facts were gathered), the facts and the decision, so callers need not wrap the fact
 source to learn which digest was judged.
 
-    >>> from gate.policy.engines import create_engine
     >>> from gate.config import Settings
+    >>> from gate.facts.local import LocalFacts
+    >>> from gate.policy.engines import create_engine
     >>> evaluation = evaluate_image(create_engine(Settings()), "nginx:latest", LocalFacts())
     >>> evaluation.decision.allowed, evaluation.reference.tag, evaluation.digest
     (False, 'latest', '')
@@ -20,53 +22,17 @@ source to learn which digest was judged.
 
 from __future__ import annotations
 
-import abc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from gate.errors import GateError
-from gate.facts.metadata import ImageFacts, load_metadata
-from gate.facts.scans import load_scan_report
-from gate.facts.scans.interface import ScanResult
+from gate.facts.interface import FactSource, ImageFacts
 from gate.policy.document import build_document
 from gate.policy.interface import Decision, Engine, Scope
 from gate.reference import ImageRef, parse_reference
-
-
-class FactSource(abc.ABC):
-    """Where an image's facts come from. One method; failures raise :class:`GateError`."""
-
-    local = False
-
-    @abc.abstractmethod
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        """The reference (its digest resolved) and the facts, before ``deadline`` (monotonic)."""
-
-
-@dataclass(frozen=True)
-class LocalFacts(FactSource):
-    """Facts a developer supplies from files, for local testing: nothing is fetched."""
-
-    metadata: ImageFacts | None = None
-    scan: ScanResult | None = None
-    local = True
-
-    @classmethod
-    def from_files(cls, metadata: Path | None, scan: Path | None) -> LocalFacts:
-        return cls(
-            metadata=load_metadata(metadata) if metadata else None,
-            scan=load_scan_report(scan) if scan else None,
-        )
-
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        facts = self.metadata or ImageFacts()
-        if self.scan is not None:
-            facts = replace(facts, vulnerabilities=self.scan)
-        return ref, facts
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ takes: ``image -> Evaluation``. The evaluation's resolved reference is the one t
 source resolved and the policies judged, so the digest signed is the digest judged.
 
     >>> from gate.config import Settings
-    >>> from gate.evaluate import LocalFacts
+    >>> from gate.facts.local import LocalFacts
     >>> from gate.policy.engines import create_engine
     >>> evaluate = fetched_evaluator(create_engine(Settings()), LocalFacts(), fetch_timeout=5)
     >>> evaluation = evaluate("gcr.io/p/app@sha256:" + "a" * 64)
@@ -22,7 +22,8 @@ from datetime import datetime
 
 from gate.attest.service import Evaluator
 from gate.errors import GateError
-from gate.evaluate import Evaluation, FactSource, evaluate_image
+from gate.evaluate import Evaluation, evaluate_image
+from gate.facts.interface import FactSource
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef, parse_reference
 

@@ -8,7 +8,7 @@ decision with no error is signed, and only in ``check-and-sign`` mode. Results k
 ``dry_run`` returns the occurrence that would be created, unsigned, and stores nothing.
 
     >>> from gate.evaluate import Evaluation
-    >>> from gate.facts.metadata import ImageFacts
+    >>> from gate.facts.interface import ImageFacts
     >>> from gate.policy.interface import Decision
     >>> from gate.reference import parse_reference
     >>> def evaluator(image):

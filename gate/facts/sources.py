@@ -20,9 +20,8 @@ from dataclasses import dataclass, replace
 
 from gate.config import Settings
 from gate.errors import GateError
-from gate.evaluate import FactSource
 from gate.facts.google import GoogleEndpoint
-from gate.facts.metadata import ImageFacts, Platform
+from gate.facts.interface import FactSource, ImageFacts, Platform
 from gate.facts.provenance.interface import EvidenceSource
 from gate.facts.provenance.source import build_evidence_source, with_evidence
 from gate.facts.registry import (

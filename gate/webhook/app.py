@@ -20,8 +20,7 @@ from flask import Flask
 
 from gate.api.routes import install as install_api
 from gate.config import Settings
-from gate.evaluate import FactSource
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import FactSource, ImageFacts
 from gate.policy.engines import create_engine
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef

@@ -31,7 +31,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gate.errors import GateError
-from gate.evaluate import FactSource, evaluate_image
+from gate.evaluate import evaluate_image
+from gate.facts.interface import FactSource
 from gate.policy.interface import Decision, Engine
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import TimedOut, TTLCache

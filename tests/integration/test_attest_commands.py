@@ -29,7 +29,7 @@ from gate.attest.signers.interface import SignerError
 from gate.errors import InvalidReference
 from gate.evaluate import Evaluation
 from gate.facts.google import GoogleEndpoint
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import ImageFacts
 from gate.policy.interface import Decision, Finding
 from gate.reference import parse_reference
 from tests.integration.attest_env import (

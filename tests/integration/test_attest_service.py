@@ -13,7 +13,7 @@ from gate.attest.attestor import AttestationError
 from gate.attest.service import Mode, Status, attest_images
 from gate.errors import ConfigError, GateError
 from gate.evaluate import Evaluation
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import ImageFacts
 from gate.policy.interface import Decision, ErrorRecord, Finding
 from gate.reference import parse_reference
 from tests.integration.attest_env import DIGEST, IMAGE, GoogleApis, google_apis, image

@@ -39,7 +39,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from gate.facts.metadata import ImageFacts, load_metadata
+from gate.facts.interface import ImageFacts
+from gate.facts.metadata import load_metadata
 from gate.facts.scans import ScanResult, load_scan_report
 from gate.policy.document import build_document, validate_document
 from gate.policy.embedded import EmbeddedEngine

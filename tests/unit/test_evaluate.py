@@ -4,19 +4,22 @@ source), the facts and the decision, so no caller wraps the fact source to learn
 from __future__ import annotations
 
 import doctest
+import importlib
 import time
 
 import pytest
 
-import gate.evaluate
 from gate.config import Settings
 from gate.errors import GateError
-from gate.evaluate import FactSource, LocalFacts, evaluate_image
-from gate.facts.metadata import ImageFacts
+from gate.evaluate import evaluate_image
+from gate.facts.interface import FactSource, ImageFacts
+from gate.facts.local import LocalFacts
+from gate.facts.scans.interface import ScanResult
 from gate.policy.engines import create_engine
 from gate.policy.interface import Engine
-from gate.reference import ImageRef
+from gate.reference import ImageRef, parse_reference
 from gate.webhook.evaluator import ImageEvaluator
+from gate.webhook.facts import TrialFacts
 from gate.webhook.workloads import Container
 
 DIGEST = "sha256:" + "d" * 64
@@ -49,9 +52,21 @@ def engine() -> Engine:
     return create_engine(Settings())
 
 
-def test_the_module_example() -> None:
-    result = doctest.testmod(gate.evaluate, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("name", ["gate.evaluate", "gate.facts.interface", "gate.facts.local"])
+def test_the_module_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_trial_facts_are_local_facts_judged_reference_first() -> None:
+    """The webhook's trial facts are the local ones, every fact kept (provenance too)."""
+    metadata = ImageFacts(provenance=({"builder_id": "https://builder.example"},))
+    scan = ScanResult(source="trivy", findings=(), digests=(DIGEST,))
+    ref = parse_reference(f"{IMAGE}@{DIGEST}")
+    trial, local = TrialFacts(metadata, scan), LocalFacts(metadata, scan)
+    assert isinstance(trial, LocalFacts) and local.local and not trial.local
+    assert trial.gather(ref, time.monotonic() + 5) == local.gather(ref, time.monotonic() + 5)
+    assert trial.gather(ref, time.monotonic() + 5)[1].provenance == metadata.provenance
 
 
 def test_local_facts_are_judged_as_given(engine: Engine) -> None:
