@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, current_app, request
 
 from gate.errors import InputError
+from gate.webhook import kinds
 from gate.webhook.evaluator import ImageResult
 from gate.webhook.logging import log_decision
 from gate.webhook.outcome import Outcome, decide
@@ -32,18 +33,6 @@ from gate.webhook.workloads import Container, break_glass, containers_of, worklo
 
 if TYPE_CHECKING:
     from gate.webhook.app import WebhookState
-
-KINDS = {
-    ("", "Pod"),
-    ("", "ReplicationController"),
-    ("batch", "Job"),
-    ("batch", "CronJob"),
-    *(
-        (group, kind)
-        for group in ("apps", "extensions")
-        for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
-    ),
-}
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("admission", __name__)
@@ -116,11 +105,7 @@ def admit(state: WebhookState, review: Review, started: float) -> tuple[Outcome,
 
 
 def pod_bearing(review: Review) -> bool:
-    if review.kind == "Pod" and review.subresource == "ephemeralcontainers":
-        return True
-    if review.kind == "EphemeralContainers":
-        return True
-    return not review.subresource and (review.group, review.kind) in KINDS
+    return kinds.pod_bearing(review.group, review.kind, review.subresource)
 
 
 def workload(review: Review, obj: Mapping[str, Any], container: Container) -> dict[str, Any]:
