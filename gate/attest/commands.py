@@ -57,15 +57,7 @@ class ApiEndpoints:
     ) -> ApiEndpoints:
         """Endpoints with the settings' TLS/credential choices; Container Analysis is
         where Artifact Analysis is (``artifact_analysis_endpoint``)."""
-
-        def at(address: str) -> GoogleEndpoint:
-            return GoogleEndpoint(
-                api_endpoint=address,
-                plaintext=settings.google_plaintext,
-                anonymous=settings.google_anonymous,
-                ca_file=settings.google_ca_file,
-            ).validated()
-
+        at = settings.google_endpoint
         return cls(at(kms), at(binauthz), at(settings.artifact_analysis_endpoint), timeout)
 
 
