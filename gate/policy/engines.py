@@ -10,7 +10,6 @@ from __future__ import annotations
 from gate.config import Settings
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.interface import Engine
-from gate.policy.opa import OpaEngine
 from gate.policy.source import PolicySource
 
 
@@ -28,6 +27,8 @@ def create_engine(settings: Settings) -> Engine:
     engine cannot compile the policies; the OPA engine contacts OPA on first use only.
     """
     if settings.engine == "opa":
+        from gate.policy.opa import OpaEngine  # the client and its HTTP stack: only for OPA
+
         push = settings.opa_push_policies
         return OpaEngine(
             settings.opa_url,

@@ -471,3 +471,22 @@ def test_url_forms() -> None:
 def test_healthy(opa_url: str) -> None:
     assert OpaEngine(opa_url, push=False).healthy()
     assert not OpaEngine(f"http://127.0.0.1:{free_port()}", push=False, retries=0).healthy()
+
+
+def test_top_level_data_that_is_not_an_object_is_written_replaced_and_deleted(
+    tmp_path: Path, opa_url: str, engine_for: Callable[..., OpaEngine]
+) -> None:
+    """The client writes objects; a list or a number at the top goes up as a JSON patch."""
+    folder = basic_set(tmp_path)
+    data = json.loads((folder / "data.json").read_text())
+    (folder / "data.json").write_text(json.dumps({**data, "limits": [1, 2], "level": 3}))
+    opa = engine_for(folder)
+    assert violated(opa.evaluate(document("latest")))
+
+    def served(key: str) -> Any:
+        return requests.get(f"{opa_url}/v1/data/{key}", timeout=5).json().get("result")
+
+    assert (served("limits"), served("level")) == ([1, 2], 3)
+    (folder / "data.json").write_text(json.dumps({**data, "limits": "none"}))
+    assert violated(opa.evaluate(document("latest")))
+    assert (served("limits"), served("level")) == ("none", None)
