@@ -132,13 +132,13 @@ def _policies(args: argparse.Namespace, settings: Settings, console: Console) ->
 
 
 def _lint(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    from gate.lint.run import exit_code, lint_paths, render_json, render_text
+    from gate.lint.run import Linter, exit_code, lint_paths, render_json, render_text
     from gate.lint.sarif import render_sarif
 
-    policy_set = load_policy_set(settings.policies, settings.data_overrides)
-    results = lint_paths(args.paths or [Path("Dockerfile")], policy_set)
+    linter = Linter.from_settings(settings)
+    results = lint_paths(args.paths or [Path("Dockerfile")], linter)
     if args.output == "sarif":
-        print(render_sarif(results, policy_set.lint_catalog))
+        print(render_sarif(results, linter.catalog))
     else:
         print(render_json(results) if args.output == "json" else render_text(results))
     return exit_code(results)
@@ -381,6 +381,8 @@ def _parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check Dockerfiles against the Dockerfile policies")
     lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: ./Dockerfile")
     lint.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
+    lint.add_argument("--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)")
+    lint.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
     lint.add_argument("--output", choices=("text", "json", "sarif"), default="text")
     lint.set_defaults(handler=_lint)
 

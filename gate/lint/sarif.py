@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from gate import __version__
+from gate.lint.decision import LintFinding
 from gate.lint.run import LintResult
-from gate.policy.interface import Finding
 from gate.policy.loader import PolicyInfo
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -97,7 +97,7 @@ def _rule(info: PolicyInfo) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, level: str, index: Mapping[str, int], uri: str) -> dict[str, Any]:
+def _result(finding: LintFinding, level: str, index: Mapping[str, int], uri: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.policy_id,
         "level": level,

@@ -20,7 +20,7 @@ from gate.config import Settings
 from gate.errors import ConfigError
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.engines import create_engine
-from gate.policy.interface import Decision, EngineError, Scope
+from gate.policy.interface import IMAGE_SCOPES, Decision, EngineError, Scope
 from gate.policy.opa import OpaEngine, OpaUnavailable
 from gate.policy.source import PolicySource
 from tests.integration.opa_server import OpaServer, free_port
@@ -162,7 +162,7 @@ def test_push_then_query_matches_the_embedded_engine(
     opa = engine_for(folder)
     embedded = EmbeddedEngine(PolicySource(folder))
     for doc in (document("latest"), document("1.2")):
-        for scope in Scope:
+        for scope in IMAGE_SCOPES:
             assert opa.query(doc, scope) == embedded.query(doc, scope)
     decision = opa.evaluate(document("latest"))
     assert not decision.allowed

@@ -147,7 +147,7 @@ class OpaEngine(Engine):
 
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
         self.prepare()
-        return self._evaluate(document, DECISION_PACKAGE, scope.value)
+        return self._evaluate(document, scope.package, scope.rule)
 
     def fetchable(self) -> tuple[str, ...]:
         fingerprint = self.prepare()

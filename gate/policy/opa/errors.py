@@ -23,10 +23,9 @@ from typing import Any, NoReturn, TypeVar
 import requests
 from opa_client import errors as client_errors
 
-from gate.policy.interface import EngineError
+from gate.policy.interface import EVALUATION_HINT, EngineError
 
 T = TypeVar("T")
-EVALUATION_HINT = "a builtin error or conflicting rule outputs; run `gate test` on the policies"
 # The client's own errors: every exception class its public errors module defines.
 CLIENT_ERRORS: tuple[type[Exception], ...] = tuple(
     value
