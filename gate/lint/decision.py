@@ -22,6 +22,7 @@ from gate.errors import GateError
 from gate.policy.interface import (
     EngineError,
     ErrorRecord,
+    PolicyResult,
     Scope,
     decision_object,
     policy_fields,
@@ -32,15 +33,9 @@ ENTRY_POINT = "lint"
 
 
 @dataclass(frozen=True)
-class LintFinding:
+class LintFinding(PolicyResult):
     """One Dockerfile policy result, at a file and a 1-based line (0: the whole file)."""
 
-    policy_id: str
-    policy: str
-    severity: str
-    title: str
-    message: str
-    remediation: str
     file: str = ""
     line: int = 0
 

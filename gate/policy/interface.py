@@ -59,8 +59,8 @@ IMAGE_SCOPES = (Scope.REFERENCE, Scope.FULL)
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One image policy result: a violation, a warning or an exempted violation."""
+class PolicyResult:
+    """What every policy result says, about an image or a Dockerfile."""
 
     policy_id: str
     policy: str
@@ -68,6 +68,12 @@ class Finding:
     title: str
     message: str
     remediation: str
+
+
+@dataclass(frozen=True)
+class Finding(PolicyResult):
+    """One image policy result: a violation, a warning or an exempted violation."""
+
     image: str = ""
     platform: str = ""
     container: str = ""
@@ -88,8 +94,8 @@ class Finding:
 
 
 def policy_fields(raw: Mapping[str, Any]) -> dict[str, str]:
-    """What every policy result says, image or Dockerfile: id, policy, severity, title,
-    message and remediation (the Rego keys ``id`` and ``msg`` renamed)."""
+    """The :class:`PolicyResult` fields of a Rego finding (its keys ``id`` and ``msg``
+    renamed ``policy_id`` and ``message``)."""
     return {
         "policy_id": str(raw.get("id", "")),
         "policy": str(raw.get("policy", "")),
