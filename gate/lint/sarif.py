@@ -13,7 +13,6 @@ to ``root`` (the repository checkout) when they are inside it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -74,12 +73,6 @@ def to_sarif(
             }
         ],
     }
-
-
-def render_sarif(
-    results: Sequence[LintResult], catalog: Mapping[str, PolicyInfo], root: Path | None = None
-) -> str:
-    return json.dumps(to_sarif(results, catalog, root), indent=2)
 
 
 def _rule(info: PolicyInfo) -> dict[str, Any]:

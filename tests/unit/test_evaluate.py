@@ -3,8 +3,6 @@ source), the facts and the decision, so no caller wraps the fact source to learn
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import time
 
 import pytest
@@ -50,12 +48,6 @@ class Failing(FactSource):
 @pytest.fixture(scope="module")
 def engine() -> Engine:
     return create_engine(Settings())
-
-
-@pytest.mark.parametrize("name", ["gate.evaluate", "gate.facts.interface", "gate.facts.local"])
-def test_the_module_examples(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_trial_facts_are_local_facts_judged_reference_first() -> None:

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import doctest
-
-import gate.webhook.kinds
 from gate.audit.inventory import CONTROLLERS, POD
 from gate.webhook.kinds import KINDS, POD_SPEC_PATHS, pod_bearing
 from gate.webhook.workloads import containers_of
-
-
-def test_the_module_example() -> None:
-    result = doctest.testmod(gate.webhook.kinds, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
 
 
 def test_every_kind_is_admitted_and_its_containers_found() -> None:
