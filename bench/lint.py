@@ -27,7 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gate.lint.run import Linter
-from gate.policy.loader import default_policy_dir, load_policy_set
+from gate.policy.loader import default_policy_dir
+from gate.policy.source import PolicySource
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,7 +72,7 @@ def main() -> int:
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
     args = parser.parse_args()
 
-    linter = Linter(load_policy_set(default_policy_dir()))
+    linter = Linter.embedded(PolicySource(default_policy_dir()))
     hadolint = _hadolint()
     rows = []
     for path in sorted(p for p in args.folder.iterdir() if p.is_file()):

@@ -19,14 +19,16 @@ from rich.console import Console
 
 from gate.config import ENGINES, Settings
 from gate.errors import GateError, InternalError
-from gate.evaluate import FactSource, LocalFacts, evaluate_image
+from gate.evaluate import evaluate_image
+from gate.facts.interface import FactSource
+from gate.facts.local import LocalFacts
 from gate.facts.metadata import load_metadata
 from gate.facts.scans import load_scan_report
 from gate.policy.engines import create_engine
 from gate.policy.interface import Engine
 from gate.policy.loader import load_policy_set
-from gate.policy.rego_tests import render_junit, render_text, run_rego_tests
-from gate.report.decision import print_report, render_json
+from gate.policy.rego_tests import TEST_OUTPUTS, run_rego_tests
+from gate.report.decision import EVAL_OUTPUTS, render_json
 from gate.webhook.settings import MODES
 
 EXIT_OK, EXIT_DENIED, EXIT_ERROR = 0, 1, 2
@@ -79,13 +81,10 @@ def _eval(args: argparse.Namespace, settings: Settings, console: Console) -> int
     source = _fact_source(args, settings, engine)
     deadline = time.monotonic() + settings.fetch_timeout
     results = [
-        (image, evaluate_image(engine, image, source, now=args.now, deadline=deadline))
+        (image, evaluate_image(engine, image, source, now=args.now, deadline=deadline).decision)
         for image in args.images
     ]
-    if args.output == "json":
-        print(render_json(results, errors=[]))
-    else:
-        print_report(results, console)
+    EVAL_OUTPUTS[args.output].write(results, console)
     if any(decision.errors for _, decision in results):
         return EXIT_ERROR
     return EXIT_OK if all(decision.allowed for _, decision in results) else EXIT_DENIED
@@ -109,10 +108,7 @@ def _test(args: argparse.Namespace, settings: Settings, console: Console) -> int
             f"no Rego tests found in {policy_set.origin}",
             hint="tests are test_* rules in *_test.rego",
         )
-    if args.output == "junit":
-        print(render_junit(results))
-    else:
-        print(render_text(results))
+    TEST_OUTPUTS[args.output].write(results, console)
     return EXIT_OK if all(r.passed for r in results) else EXIT_DENIED
 
 
@@ -130,15 +126,12 @@ def _policies(args: argparse.Namespace, settings: Settings, console: Console) ->
 
 
 def _lint(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    from gate.lint.run import exit_code, lint_paths, render_json, render_text
-    from gate.lint.sarif import render_sarif
+    from gate.lint.output import LINT_OUTPUTS, LintRun
+    from gate.lint.run import Linter, exit_code, lint_paths
 
-    policy_set = load_policy_set(settings.policies, settings.data_overrides)
-    results = lint_paths(args.paths or [Path("Dockerfile")], policy_set)
-    if args.output == "sarif":
-        print(render_sarif(results, policy_set.lint_catalog))
-    else:
-        print(render_json(results) if args.output == "json" else render_text(results))
+    linter = Linter.from_settings(settings)
+    results = lint_paths(args.paths or [Path("Dockerfile")], linter)
+    LINT_OUTPUTS[args.output].write(LintRun(results, linter.catalog), console)
     return exit_code(results)
 
 
@@ -164,8 +157,9 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Console) -> in
 
 
 def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    from gate.attest.commands import ApiEndpoints, attest_command, render_attest
+    from gate.attest.commands import ApiEndpoints, attest_command
     from gate.attest.evaluator import fetched_evaluator
+    from gate.attest.output import ATTEST_OUTPUTS
     from gate.attest.service import Mode
     from gate.attest.signers import SignerOptions
     from gate.facts.registry import Deadline
@@ -214,14 +208,15 @@ def _attest(args: argparse.Namespace, settings: Settings, console: Console) -> i
         ),
         progress=lambda line: print(line, file=sys.stderr),
     )
-    print(render_attest(report, args.output))
+    ATTEST_OUTPUTS[args.output].write(report, console)
     return report.exit_code
 
 
 def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     from dataclasses import replace
 
-    from gate.attest.commands import ApiEndpoints, render_verify, verify_command
+    from gate.attest.commands import ApiEndpoints, verify_command
+    from gate.attest.output import VERIFY_OUTPUTS
     from gate.attest.signatures import signature_checker
     from gate.facts.registry import Deadline
     from gate.facts.sources import build_registry_client
@@ -260,7 +255,7 @@ def _verify(args: argparse.Namespace, settings: Settings, console: Console) -> i
         resolver=resolve,
         signatures=signatures,
     )
-    print(render_verify(result, args.output))
+    VERIFY_OUTPUTS[args.output].write(result, console)
     return result.exit_code
 
 
@@ -270,7 +265,7 @@ def _audit(args: argparse.Namespace, settings: Settings, console: Console) -> in
     from dataclasses import replace
 
     from gate.audit.kube import connect
-    from gate.audit.render import print_table, render_json
+    from gate.audit.render import AUDIT_OUTPUTS
     from gate.audit.run import Auditor
     from gate.audit.service import run_every
     from gate.webhook.logging import configure_logging
@@ -293,10 +288,7 @@ def _audit(args: argparse.Namespace, settings: Settings, console: Console) -> in
         run = auditor.run()
     finally:
         auditor.close()
-    if args.output == "json":
-        print(render_json(run))
-    else:
-        print_table(run, console)
+    AUDIT_OUTPUTS[args.output].write(run, console)
     return run.exit_code
 
 
@@ -312,15 +304,15 @@ def _eval_failure(args: argparse.Namespace, error: GateError) -> str:
 
 
 def _attest_failure(args: argparse.Namespace, error: GateError) -> str:
-    from gate.attest.commands import render_attest_error
+    from gate.attest.output import attest_error_document
 
-    return render_attest_error(error, mode=args.mode, dry_run=args.dry_run)
+    return attest_error_document(error, mode=args.mode, dry_run=args.dry_run)
 
 
 def _verify_failure(args: argparse.Namespace, error: GateError) -> str:
-    from gate.attest.commands import render_verify_error
+    from gate.attest.output import verify_error_document
 
-    return render_verify_error(error, image=args.image, attestor=args.attestor)
+    return verify_error_document(error, image=args.image, attestor=args.attestor)
 
 
 def _timestamp(text: str) -> datetime:
@@ -379,6 +371,8 @@ def _parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="check Dockerfiles against the Dockerfile policies")
     lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: ./Dockerfile")
     lint.add_argument("--data", type=Path, action="append", help="JSON/YAML over the policy data")
+    lint.add_argument("--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)")
+    lint.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
     lint.add_argument("--output", choices=("text", "json", "sarif"), default="text")
     lint.set_defaults(handler=_lint)
 

@@ -2,67 +2,63 @@
 
 Reference-level policies (digest, registries, tags, exemptions) run first, on the reference
 alone: when they deny, no fact is gathered and no host is contacted. Facts then come from a
-:class:`FactSource`: local files for testing (:class:`LocalFacts`), or the registry and the
-scanner (gathered by gate itself on the admission and signing paths). Facts that could
+:class:`~gate.facts.interface.FactSource`: local files for testing
+(:class:`~gate.facts.local.LocalFacts`), or the registry and the scanner (gathered by gate
+itself on the admission and signing paths). Facts that could
 not be had (``ImageFacts.errors``) do not stop the evaluation: every policy judges what
 is there, and the errors join the decision, which they deny.
 
-    >>> from gate.policy.engines import create_engine
+The result is an :class:`Evaluation`: the reference judged (its digest resolved once
+facts were gathered), the facts and the decision, so callers need not wrap the fact
+source to learn which digest was judged.
+
     >>> from gate.config import Settings
-    >>> decision = evaluate_image(create_engine(Settings()), "nginx:latest", LocalFacts())
-    >>> decision.allowed
-    False
+    >>> from gate.facts.local import LocalFacts
+    >>> from gate.policy.engines import create_engine
+    >>> evaluation = evaluate_image(create_engine(Settings()), "nginx:latest", LocalFacts())
+    >>> evaluation.decision.allowed, evaluation.reference.tag, evaluation.digest
+    (False, 'latest', '')
 """
 
 from __future__ import annotations
 
-import abc
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from gate.errors import GateError
-from gate.facts.metadata import ImageFacts, load_metadata
-from gate.facts.scans import load_scan_report
-from gate.facts.scans.interface import ScanResult
+from gate.facts.interface import FactSource, ImageFacts
 from gate.policy.document import build_document
 from gate.policy.interface import Decision, Engine, Scope
 from gate.reference import ImageRef, parse_reference
 
 
-class FactSource(abc.ABC):
-    """Where an image's facts come from. One method; failures raise :class:`GateError`."""
-
-    local = False
-
-    @abc.abstractmethod
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        """The reference (its digest resolved) and the facts, before ``deadline`` (monotonic)."""
-
-
 @dataclass(frozen=True)
-class LocalFacts(FactSource):
-    """Facts a developer supplies from files, for local testing: nothing is fetched."""
+class Evaluation:
+    """What :func:`evaluate_image` judged, and what it decided.
 
-    metadata: ImageFacts | None = None
-    scan: ScanResult | None = None
-    local = True
+    ``reference`` is the image as parsed (``None`` when it does not parse), with its digest
+    resolved once the fact source ran; ``facts`` are what the policies judged (``None``
+    when they decided on the reference alone, or the facts could not be gathered).
+    """
 
-    @classmethod
-    def from_files(cls, metadata: Path | None, scan: Path | None) -> LocalFacts:
-        return cls(
-            metadata=load_metadata(metadata) if metadata else None,
-            scan=load_scan_report(scan) if scan else None,
-        )
+    reference: ImageRef | None
+    facts: ImageFacts | None
+    decision: Decision
 
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        facts = self.metadata or ImageFacts()
-        if self.scan is not None:
-            facts = replace(facts, vulnerabilities=self.scan)
-        return ref, facts
+    @property
+    def resolved(self) -> ImageRef | None:
+        """The reference the facts are about (digest resolved), or None when none were
+        gathered: the reference the decision is about for signing and for logs."""
+        return self.reference if self.facts is not None else None
+
+    @property
+    def digest(self) -> str:
+        """The digest judged with the facts; "" when none was resolved."""
+        resolved = self.resolved
+        return (resolved.digest or "") if resolved is not None else ""
 
 
 def evaluate_image(
@@ -74,26 +70,26 @@ def evaluate_image(
     workload: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     deadline: float | None = None,
-) -> Decision:
-    """The decision for one image; every failure is a denying decision, never an exception."""
+) -> Evaluation:
+    """The evaluation of one image; every failure is a denying decision, never an exception."""
     try:
         ref = parse_reference(reference)
     except GateError as exc:
-        return Decision.from_error(exc, entry_point, engine=engine.name)
+        return Evaluation(None, None, Decision.from_error(exc, entry_point, engine=engine.name))
     if not source.local:
         first = reference_decision(engine, ref, entry_point=entry_point, workload=workload, now=now)
         if not first.allowed:
-            return first
+            return Evaluation(ref, None, first)
     try:
         ref, facts = source.gather(ref, deadline if deadline is not None else time.monotonic() + 60)
     except GateError as exc:
-        return Decision.from_error(exc, entry_point, engine=engine.name)
+        return Evaluation(ref, None, Decision.from_error(exc, entry_point, engine=engine.name))
     facts = _checked_scan_subject(ref, facts)
     document = build_document(
         ref.to_input(), entry_point=entry_point, facts=facts, workload=workload, now=now
     )
     decision = engine.evaluate(document, Scope.FULL)
-    return decision.with_errors(*facts.errors) if facts.errors else decision
+    return Evaluation(ref, facts, decision.with_errors(*facts.errors) if facts.errors else decision)
 
 
 def reference_decision(

@@ -10,7 +10,7 @@ other :class:`~gate.errors.GateError` s from Google APIs or the registry mean no
 could be done (HTTP 502). Authorisation happens before any of this.
 
     >>> from gate.config import Settings
-    >>> from gate.evaluate import LocalFacts
+    >>> from gate.facts.local import LocalFacts
     >>> from gate.policy.engines import create_engine
     >>> ops = Operations(Settings(), create_engine(Settings()), LocalFacts(), {})
     >>> ops.evaluate({"image": "nginx:latest"})["allowed"]
@@ -30,7 +30,8 @@ from gate.attest.service import Mode
 from gate.attest.signers import SignerOptions
 from gate.config import Settings
 from gate.errors import GateError
-from gate.evaluate import FactSource, evaluate_image
+from gate.evaluate import evaluate_image
+from gate.facts.interface import FactSource
 from gate.facts.registry import Deadline, RegistryClient
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef, parse_reference
@@ -75,9 +76,10 @@ class Operations:
         except GateError as exc:
             decision = Decision.from_error(exc, "api", engine=self.engine.name)
         else:
-            decision = evaluate_image(
+            evaluation = evaluate_image(
                 self.engine, judged, self.facts, entry_point="api", deadline=deadline
             )
+            decision = evaluation.decision
         document: dict[str, Any] = json.loads(render_json([(image, decision)]))
         return document
 

@@ -39,7 +39,7 @@ from gate.api.errors import NotEnabled, UnsupportedMedia
 from gate.api.schema import InvalidBody, document, validate
 from gate.api.state import ApiState, build_state
 from gate.config import Settings
-from gate.evaluate import FactSource
+from gate.facts.interface import FactSource
 from gate.policy.interface import Engine
 
 log = logging.getLogger("gate.api")

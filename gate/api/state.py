@@ -6,7 +6,7 @@ rules, the limiter, the operations and the metrics. With ``GATE_API_AUDIENCE`` u
 the verifier is None and every ``/v1`` call is a 404.
 
     >>> from gate.config import Settings
-    >>> from gate.evaluate import LocalFacts
+    >>> from gate.facts.local import LocalFacts
     >>> from gate.policy.engines import create_engine
     >>> state = build_state(Settings(), engine=create_engine(Settings()), facts=LocalFacts())
     >>> state.verifier is None, state.keys
@@ -27,7 +27,7 @@ from gate.api.operations import Operations
 from gate.api.settings import ApiSettings
 from gate.config import Settings
 from gate.errors import ConfigError
-from gate.evaluate import FactSource
+from gate.facts.interface import FactSource
 from gate.policy.interface import Engine
 
 log = logging.getLogger("gate.api")

@@ -2,8 +2,9 @@
 
 The CLI (wiring only) maps flags and :class:`~gate.config.Settings` onto
 :class:`ApiEndpoints` and calls :func:`attest_command` with its evaluator (resolve the
-image, fetch its facts, evaluate) or :func:`verify_command`; the renderers give the text
-and JSON reports. Clients are closed before returning.
+image, fetch its facts, evaluate) or :func:`verify_command`; the renderers of
+:mod:`gate.attest.output` give the text and JSON reports. Clients are closed before
+returning.
 
     >>> from gate.facts.google import GoogleEndpoint
     >>> local = GoogleEndpoint(api_endpoint="127.0.0.1:8555", plaintext=True, anonymous=True)
@@ -14,12 +15,12 @@ and JSON reports. Clients are closed before returning.
     ...                              fetch_timeout=60)                       # doctest: +SKIP
     >>> report = attest_command(images, evaluator=evaluate, attestor="projects/p/attestors/a",
     ...                         key=key_version, endpoints=ApiEndpoints())   # doctest: +SKIP
-    >>> print(render_attest(report, "text"))                                 # doctest: +SKIP
+    >>> from gate.attest.output import ATTEST_OUTPUTS
+    >>> print(ATTEST_OUTPUTS["text"].render(report))                         # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -31,10 +32,9 @@ from gate.attest.signers import SignerOptions, load_signer
 from gate.attest.store import OccurrenceStore
 from gate.attest.verify import VerifyResult, verify_image
 from gate.config import Settings
-from gate.errors import ConfigError, GateError, InvalidReference
+from gate.errors import ConfigError, InvalidReference
 from gate.facts.google import GoogleEndpoint
 from gate.reference import ImageRef, parse_reference
-from gate.report.decision import error_records
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,7 @@ class ApiEndpoints:
     ) -> ApiEndpoints:
         """Endpoints with the settings' TLS/credential choices; Container Analysis is
         where Artifact Analysis is (``artifact_analysis_endpoint``)."""
-
-        def at(address: str) -> GoogleEndpoint:
-            return GoogleEndpoint(
-                api_endpoint=address,
-                plaintext=settings.google_plaintext,
-                anonymous=settings.google_anonymous,
-                ca_file=settings.google_ca_file,
-            ).validated()
-
+        at = settings.google_endpoint
         return cls(at(kms), at(binauthz), at(settings.artifact_analysis_endpoint), timeout)
 
 
@@ -161,56 +153,3 @@ def verify_command(
     finally:
         close(grafeas, *([validator] if validator else []))
     return replace(result, signatures=signed)
-
-
-def render_attest(report: AttestReport, output: str) -> str:
-    if output == "json":
-        return json.dumps({**report.to_dict(), "errors": []}, indent=2, sort_keys=True)
-    lines = [
-        f"{r.status.value:<17} {r.resolved or r.image}"
-        + (f"\n                  {r.message}" if r.message else "")
-        for r in report.results
-    ]
-    counts: dict[str, int] = {}
-    for result in report.results:
-        counts[result.status.value] = counts.get(result.status.value, 0) + 1
-    summary = ", ".join(f"{n} {status}" for status, n in counts.items())
-    return "\n".join([*lines, f"{len(report.results)} image(s): {summary}"])
-
-
-def render_verify(result: VerifyResult, output: str) -> str:
-    if output == "json":
-        return json.dumps({**result.to_dict(), "errors": []}, indent=2, sort_keys=True)
-    lines = [result.summary(), *(result.signatures.lines() if result.signatures else [])]
-    for check in result.checks:
-        verdict = "valid" if result.confirmed(check) else "invalid"
-        lines.append(f"  {verdict:<8} {check.name}")
-        lines += [f"           {reason}" for reason in check.check.reasons]
-        if check.name in result.confirmations:
-            lines.append(f"           Binary Authorization: {result.confirmations[check.name]}")
-    return "\n".join(lines)
-
-
-def render_attest_error(error: GateError, *, mode: str | None, dry_run: bool) -> str:
-    """The ``--output json`` document of an attest run stopped before any image was judged
-    (settings, attestor, key, KMS): the report's keys, no result, ``errors`` filled."""
-    document = {
-        "mode": mode,
-        "dry_run": dry_run,
-        "exit_code": 2,
-        "results": [],
-        "errors": error_records([error]),
-    }
-    return json.dumps(document, indent=2, sort_keys=True)
-
-
-def render_verify_error(error: GateError, *, image: str, attestor: str | None) -> str:
-    """The ``--output json`` document of a verification that could not be made."""
-    document = {
-        "image": image,
-        "attestor": attestor or "",
-        "verified": False,
-        "occurrences": [],
-        "errors": error_records([error]),
-    }
-    return json.dumps(document, indent=2, sort_keys=True)

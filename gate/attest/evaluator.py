@@ -2,15 +2,15 @@
 
 :func:`fetched_evaluator` adapts :func:`gate.evaluate.evaluate_image` and a fact source
 (the registry and Artifact Analysis) to the ``Evaluator`` that :mod:`gate.attest.service`
-takes: ``image -> (resolved reference, decision)``. The reference returned is the one the
-fact source resolved and the policies judged, so the digest signed is the digest judged.
+takes: ``image -> Evaluation``. The evaluation's resolved reference is the one the fact
+source resolved and the policies judged, so the digest signed is the digest judged.
 
     >>> from gate.config import Settings
-    >>> from gate.evaluate import LocalFacts
+    >>> from gate.facts.local import LocalFacts
     >>> from gate.policy.engines import create_engine
     >>> evaluate = fetched_evaluator(create_engine(Settings()), LocalFacts(), fetch_timeout=5)
-    >>> ref, decision = evaluate("gcr.io/p/app@sha256:" + "a" * 64)
-    >>> ref.digest[:10], isinstance(decision.allowed, bool)
+    >>> evaluation = evaluate("gcr.io/p/app@sha256:" + "a" * 64)
+    >>> evaluation.digest[:10], isinstance(evaluation.decision.allowed, bool)
     ('sha256:aaa', True)
 """
 
@@ -22,23 +22,10 @@ from datetime import datetime
 
 from gate.attest.service import Evaluator
 from gate.errors import GateError
-from gate.evaluate import FactSource, evaluate_image
-from gate.facts.metadata import ImageFacts
+from gate.evaluate import Evaluation, evaluate_image
+from gate.facts.interface import FactSource
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef, parse_reference
-
-
-class _Capture(FactSource):
-    """Gathers through ``inner`` and keeps the resolved reference: what was evaluated."""
-
-    def __init__(self, inner: FactSource) -> None:
-        self.inner, self.local = inner, inner.local
-        self.ref: ImageRef | None = None
-
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        self.ref, facts = self.inner.gather(ref, deadline)
-        return self.ref, facts
-
 
 Resolver = Callable[[ImageRef, float], str]  # (reference, monotonic deadline) -> digest
 
@@ -58,7 +45,7 @@ def fetched_evaluator(
     is the one they judged; the source's own resolution is kept when there is no resolver.
     """
 
-    def evaluate(image: str) -> tuple[ImageRef | None, Decision]:
+    def evaluate(image: str) -> Evaluation:
         deadline = time.monotonic() + fetch_timeout
         text = image
         try:
@@ -66,11 +53,9 @@ def fetched_evaluator(
             if ref.digest is None and resolver is not None:
                 text = ref.with_digest(resolver(ref, deadline)).normalized
         except GateError as exc:
-            return None, Decision.from_error(exc, "attest", engine=engine.name)
-        capture = _Capture(source)
-        decision = evaluate_image(
-            engine, text, capture, entry_point="attest", now=now, deadline=deadline
+            return Evaluation(None, None, Decision.from_error(exc, "attest", engine=engine.name))
+        return evaluate_image(
+            engine, text, source, entry_point="attest", now=now, deadline=deadline
         )
-        return capture.ref, decision
 
     return evaluate

@@ -7,10 +7,13 @@ decision with no error is signed, and only in ``check-and-sign`` mode. Results k
 ``attested``, ``already attested`` and ``allowed`` (check-only) apart, like Voucher.
 ``dry_run`` returns the occurrence that would be created, unsigned, and stores nothing.
 
+    >>> from gate.evaluate import Evaluation
+    >>> from gate.facts.interface import ImageFacts
     >>> from gate.policy.interface import Decision
     >>> from gate.reference import parse_reference
     >>> def evaluator(image):
-    ...     return parse_reference(image + "@sha256:" + "d" * 64), Decision(allowed=False)
+    ...     ref = parse_reference(image + "@sha256:" + "d" * 64)
+    ...     return Evaluation(ref, ImageFacts(), Decision(allowed=False))
     >>> report = attest_images(["gcr.io/p/app"], evaluator=evaluator, mode=Mode.CHECK_ONLY)
     >>> report.results[0].status.value, report.exit_code
     ('denied', 1)
@@ -27,10 +30,10 @@ from gate.attest.attestor import check_signer
 from gate.attest.binauthz import Attestations
 from gate.attest.signers.interface import Signer
 from gate.errors import ConfigError, GateError
+from gate.evaluate import Evaluation
 from gate.policy.interface import Decision, ErrorRecord
-from gate.reference import ImageRef
 
-Evaluator = Callable[[str], tuple[ImageRef | None, Decision]]
+Evaluator = Callable[[str], Evaluation]  # resolve, gather the facts, decide
 
 
 class Mode(enum.Enum):
@@ -127,9 +130,10 @@ def _one(
     progress: Callable[[str], None],
 ) -> ImageResult:
     try:
-        ref, decision = evaluator(image)
+        evaluation = evaluator(image)
     except GateError as exc:
         return _errored(image, "", exc, None)
+    ref, decision = evaluation.resolved, evaluation.decision
     resolved = f"{ref.name}@{ref.digest}" if ref is not None and ref.digest else ""
     if resolved:
         progress(f"{image}: resolved to {resolved}")

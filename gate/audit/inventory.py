@@ -28,18 +28,12 @@ from gate.audit.running import (
     images_of_template,
 )
 from gate.errors import GateError
+from gate.webhook.kinds import KINDS as POD_BEARING
 
-POD = Resource("", "v1", "pods", "Pod")
-CONTROLLERS = (
-    Resource("", "v1", "replicationcontrollers", "ReplicationController"),
-    Resource("apps", "v1", "deployments", "Deployment"),
-    Resource("apps", "v1", "replicasets", "ReplicaSet"),
-    Resource("apps", "v1", "statefulsets", "StatefulSet"),
-    Resource("apps", "v1", "daemonsets", "DaemonSet"),
-    Resource("batch", "v1", "jobs", "Job"),
-    Resource("batch", "v1", "cronjobs", "CronJob"),
-)
-KINDS = (POD, *CONTROLLERS)
+# The kinds admission handles (gate.webhook.kinds), as resources to list.
+KINDS = tuple(Resource(k.group, k.version, k.plural, k.kind) for k in POD_BEARING)
+(POD,) = (r for r in KINDS if r.kind == "Pod")
+CONTROLLERS = tuple(r for r in KINDS if r is not POD)
 FINISHED = ("Succeeded", "Failed")
 MAX_OWNER_DEPTH = 8
 METADATA = ("name", "namespace", "uid", "ownerReferences", "annotations", "generateName")

@@ -25,6 +25,7 @@ from rich.table import Table
 from gate.audit.judge import Verdict
 from gate.audit.logs import verdict_fields
 from gate.audit.record import AuditRun
+from gate.report.interface import Renderer, Renderers, TextRenderer
 from gate.webhook.logsize import clip
 
 SCHEMA = "gate.audit/v1"
@@ -93,6 +94,19 @@ def print_table(run: AuditRun, console: Console) -> None:
     for error in run.errors:
         hint = f" (hint: {error.hint})" if error.hint else ""
         console.print(f"[red]error:[/red] {error.message}{hint}", markup=True)
+
+
+class AuditJson(TextRenderer[AuditRun]):
+    def render(self, result: AuditRun) -> str:
+        return render_json(result)
+
+
+class AuditTable(Renderer[AuditRun]):
+    def write(self, result: AuditRun, console: Console) -> None:
+        print_table(result, console)
+
+
+AUDIT_OUTPUTS: Renderers[AuditRun] = {"table": AuditTable(), "json": AuditJson()}
 
 
 def _table(title: str, *columns: str) -> Table:

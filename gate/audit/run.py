@@ -28,7 +28,7 @@ from gate.audit.reports import REPORT_KINDS, cluster_report, workload_report
 from gate.audit.store import Previous, ReportStore
 from gate.config import Settings
 from gate.errors import GateError
-from gate.evaluate import FactSource
+from gate.facts.interface import FactSource
 from gate.policy.engines import policy_source
 from gate.policy.interface import Engine
 from gate.webhook.attestation import AttestationRequirement

@@ -15,12 +15,11 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from gate.errors import GateError, InputError
+from gate.errors import InputError
 from gate.facts import (
     ShapeError,
     arr,
@@ -33,6 +32,7 @@ from gate.facts import (
     string_map,
     text,
 )
+from gate.facts.interface import ImageFacts, Platform
 from gate.facts.scans.interface import ScanResult
 
 HINT = "see docs/input.md: an image config JSON or a gate metadata document"
@@ -54,48 +54,6 @@ _EVIDENCE_KEYS = {
     "signatures": {"kind", "digest", "origin", "verified_by"},
     "unverified": {"kind", "origin", "reason"},
 }
-
-
-@dataclass(frozen=True)
-class Platform:
-    """One image manifest: the schema's ``platform`` object."""
-
-    os: str
-    architecture: str
-    variant: str
-    manifest_digest: str | None
-    media_type: str | None
-    config: Mapping[str, Any]
-
-    def to_input(self) -> dict[str, Any]:
-        return {
-            "os": self.os,
-            "architecture": self.architecture,
-            "variant": self.variant,
-            "manifest_digest": self.manifest_digest,
-            "media_type": self.media_type,
-            "config": copy.deepcopy(dict(self.config)),
-        }
-
-
-@dataclass(frozen=True)
-class ImageFacts:
-    """What gate knows about an image beyond its reference.
-
-    ``errors``: the facts that could not be had (a scan source that failed, a platform
-    the registry would not serve). The policies judge what is here, and the errors are
-    added to the decision: they deny (fail closed) and are never cached.
-    """
-
-    platforms: tuple[Platform, ...] = ()
-    vulnerabilities: ScanResult | None = None
-    attestations: tuple[Mapping[str, Any], ...] = ()
-    errors: tuple[GateError, ...] = ()
-    # Supply-chain evidence, in the input schema's shape (gate.facts.provenance): verified
-    # provenance and signatures, and what was found but did not verify.
-    provenance: tuple[Mapping[str, Any], ...] = ()
-    signatures: tuple[Mapping[str, Any], ...] = ()
-    unverified: tuple[Mapping[str, Any], ...] = ()
 
 
 def load_metadata(path: str | Path) -> ImageFacts:

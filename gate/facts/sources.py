@@ -20,9 +20,7 @@ from dataclasses import dataclass, replace
 
 from gate.config import Settings
 from gate.errors import GateError
-from gate.evaluate import FactSource
-from gate.facts.google import GoogleEndpoint
-from gate.facts.metadata import ImageFacts, Platform
+from gate.facts.interface import FactSource, ImageFacts, Platform
 from gate.facts.provenance.interface import EvidenceSource
 from gate.facts.provenance.source import build_evidence_source, with_evidence
 from gate.facts.registry import (
@@ -123,15 +121,9 @@ def build_scanner(settings: Settings) -> ScanSource | None:
         return None
     from gate.facts.scans.artifact_analysis import ArtifactAnalysis, ArtifactAnalysisSettings
 
-    endpoint = GoogleEndpoint(
-        api_endpoint=settings.artifact_analysis_endpoint,
-        plaintext=settings.google_plaintext,
-        anonymous=settings.google_anonymous,
-        ca_file=settings.google_ca_file,
-    ).validated()
     return ArtifactAnalysis(
         ArtifactAnalysisSettings(
-            endpoint=endpoint,
+            endpoint=settings.google_endpoint(settings.artifact_analysis_endpoint),
             project=settings.artifact_analysis_project,
             fixability=settings.fixability,
             wait_timeout=settings.scan_wait,

@@ -1,37 +1,37 @@
-"""Lint Dockerfiles: parse each one, evaluate ``data.gate.dockerfile.main.decision`` in process.
+"""Lint Dockerfiles: parse each one and evaluate the Dockerfile policies on the engine.
 
-The Dockerfile policies run on the embedded engine with the same policy set and
-parameters as the image policies (``--policies``, ``--data``). A file that cannot be
-read or is not a Dockerfile becomes a result with an error, and the run goes on with
-the other files.
+The Dockerfile policies run through the :class:`~gate.policy.interface.Engine` interface
+(``Scope.DOCKERFILE``: ``data.gate.dockerfile.main.decision``), embedded or on OPA
+(``--engine opa``), with the same policy set and parameters as the image policies
+(``--policies``, ``--data``). A file that cannot be read or is not a Dockerfile becomes a
+result with an error, and the run goes on with the other files.
 
-    >>> from gate.policy.loader import default_policy_dir, load_policy_set
-    >>> linter = Linter(load_policy_set(default_policy_dir()))
+    >>> from gate.policy.loader import default_policy_dir
+    >>> from gate.policy.source import PolicySource
+    >>> linter = Linter.embedded(PolicySource(default_policy_dir()))
     >>> result = linter.lint_text("FROM python:3.12-slim@sha256:" + "a" * 64 + "\\nUSER 10001\\n")
-    >>> [f.policy_id for f in result.decision.violations]
-    []
-    >>> print(render_text([result]).splitlines()[-1])
-    1 file: 0 violations, 1 warnings, 0 errors
+    >>> [f.policy_id for f in result.decision.violations], result.decision.engine
+    ([], 'embedded')
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.config import Settings
 from gate.errors import GateError, InputError
+from gate.lint.decision import LintDecision, LintFinding
 from gate.lint.document import LintInput
 from gate.lint.parser import parse_file, parse_text
-from gate.policy.embedded import build_regorus, first_value, rego_error_text
-from gate.policy.interface import Decision, EngineError, Finding
-from gate.policy.loader import PolicySet
+from gate.policy.embedded import EmbeddedEngine
+from gate.policy.engines import create_engine, policy_source
+from gate.policy.interface import Engine, EngineError, Scope
+from gate.policy.loader import PolicyInfo
+from gate.policy.source import PolicySource
 
-QUERY = "data.gate.dockerfile.main.decision"
-ENTRY_POINT = "lint"
-ENGINE = "embedded"
 _NAMES = ("Dockerfile", "Containerfile")
 _SKIPPED_FOLDERS = frozenset({"node_modules", "venv", "__pycache__"})
 
@@ -41,45 +41,52 @@ class LintResult:
     """The decision about one Dockerfile; findings sorted by line."""
 
     file: str
-    decision: Decision
+    decision: LintDecision
 
     @property
-    def findings(self) -> tuple[Finding, ...]:
-        return tuple(sorted((*self.decision.violations, *self.decision.warnings), key=_order))
+    def findings(self) -> tuple[LintFinding, ...]:
+        found = (*self.decision.violations, *self.decision.warnings)
+        return tuple(sorted(found, key=LintFinding.sort_key))
 
 
 class Linter:
-    """The Dockerfile policies of ``policy_set``, compiled once for many files."""
+    """The Dockerfile policies on ``engine``; ``catalog`` is their metadata (for SARIF)."""
 
-    def __init__(self, policy_set: PolicySet) -> None:
-        if not policy_set.lint_catalog:
+    def __init__(self, engine: Engine, catalog: Mapping[str, PolicyInfo], origin: str) -> None:
+        if not catalog:
             raise EngineError(
-                f"no Dockerfile policies (package gate.dockerfile.<name>) in {policy_set.origin}",
+                f"no Dockerfile policies (package gate.dockerfile.<name>) in {origin}",
                 hint="point --policies at a policy set that has policies/dockerfile",
             )
-        self.policy_set = policy_set
-        self._engine = build_regorus(policy_set)
+        self.engine, self.catalog = engine, catalog
 
-    def evaluate(self, document: Mapping[str, Any]) -> Decision:
-        """The decision on one lint input document; an engine failure denies."""
+    @classmethod
+    def embedded(cls, source: PolicySource) -> Linter:
+        """The embedded engine on ``source``'s policy set."""
+        policy_set = source.current()
+        return cls(EmbeddedEngine(source), policy_set.lint_catalog, str(policy_set.origin))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Linter:
+        """The engine the settings name (``GATE_ENGINE``), on their policy set and data."""
+        source = policy_source(settings)
+        policy_set = source.current()
+        engine = create_engine(settings, source)
+        return cls(engine, policy_set.lint_catalog, str(policy_set.origin))
+
+    def evaluate(self, document: Mapping[str, Any]) -> LintDecision:
+        """The decision on one lint input document; an engine failure fails the file."""
         try:
-            self._engine.set_input_json(json.dumps(document))
-            raw = first_value(self._engine.eval_query_as_json(QUERY))
-        except (RuntimeError, ValueError, TypeError) as exc:
-            error = EngineError(f"policy evaluation failed: {rego_error_text(exc)}")
-            return Decision.from_error(error, ENTRY_POINT, engine=ENGINE)
-        decision = Decision.from_rego(raw, entry_point=ENTRY_POINT, engine=ENGINE)
-        return replace(
-            decision,
-            violations=tuple(sorted(decision.violations, key=_order)),
-            warnings=tuple(sorted(decision.warnings, key=_order)),
-        )
+            raw = self.engine.query(document, Scope.DOCKERFILE)
+        except EngineError as exc:
+            return LintDecision.from_error(exc, engine=self.engine.name)
+        return LintDecision.from_rego(raw, engine=self.engine.name)
 
     def lint_file(self, path: Path) -> LintResult:
         try:
             document: LintInput = parse_file(path)
         except GateError as exc:
-            return LintResult(str(path), Decision.from_error(exc, ENTRY_POINT, engine=ENGINE))
+            return LintResult(str(path), LintDecision.from_error(exc, engine=self.engine.name))
         return LintResult(str(path), self.evaluate(document))
 
     def lint_text(self, text: str, file: str = "Dockerfile") -> LintResult:
@@ -106,8 +113,7 @@ def find_dockerfiles(paths: Iterable[Path]) -> Iterator[Path]:
         yield from found
 
 
-def lint_paths(paths: Iterable[Path], policy_set: PolicySet) -> list[LintResult]:
-    linter = Linter(policy_set)
+def lint_paths(paths: Iterable[Path], linter: Linter) -> list[LintResult]:
     return [linter.lint_file(path) for path in find_dockerfiles(paths)]
 
 
@@ -131,42 +137,3 @@ def _is_dockerfile(path: Path, root: Path) -> bool:
         or name.endswith((".Dockerfile", ".dockerfile"))
         or (name.startswith(tuple(f"{n}." for n in _NAMES)))
     )
-
-
-def _order(finding: Finding) -> tuple[str, int, str, str]:
-    return (finding.file, finding.line, finding.policy_id, finding.message)
-
-
-def render_text(results: Sequence[LintResult]) -> str:
-    """One line per finding, ``file:line: ID severity kind: message``, then a summary."""
-    lines: list[str] = []
-    for result in results:
-        for error in result.decision.errors:
-            hint = f" (hint: {error.hint})" if error.hint else ""
-            lines.append(f"{result.file}: error: {error.message}{hint}")
-        violations = set(result.decision.violations)
-        for finding in result.findings:
-            kind = "violation" if finding in violations else "warning"
-            lines.append(
-                f"{finding.file or result.file}:{finding.line}: {finding.policy_id} "
-                f"{finding.severity} {kind}: {finding.message}"
-            )
-    lines.append(_summary(results))
-    return "\n".join(lines)
-
-
-def render_json(results: Sequence[LintResult]) -> str:
-    """``{"allowed", "results": [{"file", ...decision}]}``, like ``gate eval --output json``."""
-    document = {
-        "allowed": all(r.decision.allowed for r in results),
-        "results": [{"file": r.file, **r.decision.to_dict()} for r in results],
-    }
-    return json.dumps(document, indent=2)
-
-
-def _summary(results: Sequence[LintResult]) -> str:
-    violations = sum(len(r.decision.violations) for r in results)
-    warnings = sum(len(r.decision.warnings) for r in results)
-    errors = sum(len(r.decision.errors) for r in results)
-    files = f"{len(results)} file" + ("" if len(results) == 1 else "s")
-    return f"{files}: {violations} violations, {warnings} warnings, {errors} errors"

@@ -13,14 +13,13 @@ to ``root`` (the repository checkout) when they are inside it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gate import __version__
+from gate.lint.decision import LintFinding
 from gate.lint.run import LintResult
-from gate.policy.interface import Finding
 from gate.policy.loader import PolicyInfo
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -76,12 +75,6 @@ def to_sarif(
     }
 
 
-def render_sarif(
-    results: Sequence[LintResult], catalog: Mapping[str, PolicyInfo], root: Path | None = None
-) -> str:
-    return json.dumps(to_sarif(results, catalog, root), indent=2)
-
-
 def _rule(info: PolicyInfo) -> dict[str, Any]:
     return {
         "id": info.id,
@@ -97,7 +90,7 @@ def _rule(info: PolicyInfo) -> dict[str, Any]:
     }
 
 
-def _result(finding: Finding, level: str, index: Mapping[str, int], uri: str) -> dict[str, Any]:
+def _result(finding: LintFinding, level: str, index: Mapping[str, int], uri: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "ruleId": finding.policy_id,
         "level": level,

@@ -27,7 +27,7 @@ from importlib import resources
 from typing import Any
 
 from gate.errors import ConfigError, InputError
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import ImageFacts
 from gate.facts.scans.interface import ScanResult
 
 SCHEMA_VERSION = "gate.input/v1"

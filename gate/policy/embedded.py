@@ -24,7 +24,9 @@ import regorus
 
 from gate.policy.interface import (
     DECISION_PACKAGE,
+    EVALUATION_HINT,
     FETCHABLE_RULE,
+    IMAGE_SCOPES,
     Engine,
     EngineError,
     Scope,
@@ -80,13 +82,17 @@ def decision_modules(policy_set: PolicySet, scope: Scope) -> tuple[PolicyModule,
 
     regorus evaluates every package under ``data.gate.policies`` when ``gate.main`` looks
     one up by name (as the reference decision does), so an engine for the reference
-    decision leaves the image policies out (it never reads them), and neither loads the
-    Dockerfile policies. OPA, with
-    everything loaded, returns the same decision: the parity test checks it.
+    decision leaves the image policies out (it never reads them), neither loads the
+    Dockerfile policies, and the Dockerfile engine loads no image policy. OPA, with
+    everything loaded, returns the same decisions: the parity test checks it.
     """
 
     def needed(module: PolicyModule) -> bool:
-        if module.package.startswith(LINT_PREFIX):
+        lint = module.package.startswith(LINT_PREFIX)
+        if scope is Scope.DOCKERFILE:  # the Dockerfile policies and the libraries
+            image = module.package == DECISION_PACKAGE or module.package.startswith(POLICY_PREFIX)
+            return lint or not image
+        if lint:
             return False
         info = policy_set.catalog.get(module.package.removeprefix(POLICY_PREFIX))
         return scope is Scope.FULL or info is None or info.scope == "reference"
@@ -152,7 +158,12 @@ class EmbeddedEngine(Engine):
 
     def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
         _, engines = self._thread_engines()
-        return _evaluate(engines[scope], json.dumps(document), scope.value)
+        engine = engines.get(scope)
+        if engine is None:  # the Dockerfile policies: compiled on first use (gate lint)
+            policy_set = self.prepare()
+            engine = build_regorus(policy_set, modules=decision_modules(policy_set, scope))
+            engines[scope] = engine
+        return _evaluate(engine, json.dumps(document), scope.value)
 
     def fetchable(self) -> tuple[str, ...]:
         """``data.gate.main.fetchable``, evaluated once per policy set (it reads only data)."""
@@ -161,7 +172,8 @@ class EmbeddedEngine(Engine):
         if cached[0] == fingerprint:
             return cached[1]
         # The reference engine holds gate.main and the registry policy the rule reads.
-        patterns = fetchable_patterns(_evaluate(engines[Scope.REFERENCE], "{}", FETCHABLE_RULE))
+        rule = f"{DECISION_PACKAGE}.{FETCHABLE_RULE}"
+        patterns = fetchable_patterns(_evaluate(engines[Scope.REFERENCE], "{}", rule))
         self._fetchable = (fingerprint, patterns)
         return patterns
 
@@ -177,19 +189,20 @@ class EmbeddedEngine(Engine):
 
 
 def _evaluate(engine: Any, input_json: str, rule: str) -> Any:
-    """``data.gate.main.<rule>`` on ``input_json``; every regorus failure is an EngineError."""
+    """``data.<rule>`` on ``input_json``; every regorus failure is an EngineError."""
     try:
         engine.set_input_json(input_json)
-        return engine.eval_rule(f"data.{DECISION_PACKAGE}.{rule}")
+        return engine.eval_rule(f"data.{rule}")
     except (RuntimeError, ValueError, TypeError) as exc:
         raise EngineError(
             f"policy evaluation failed: {rego_error_text(exc)}",
-            hint="a builtin error or conflicting rule outputs; run `gate test` on the policies",
+            hint=EVALUATION_HINT,
         ) from exc
 
 
 def _scope_engines(policy_set: PolicySet) -> dict[Scope, Any]:
+    """The image scopes' engines, compiled now (a set that does not compile fails early)."""
     return {
         scope: build_regorus(policy_set, modules=decision_modules(policy_set, scope))
-        for scope in Scope
+        for scope in IMAGE_SCOPES
     }

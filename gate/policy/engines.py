@@ -10,7 +10,6 @@ from __future__ import annotations
 from gate.config import Settings
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.interface import Engine
-from gate.policy.opa import OpaEngine
 from gate.policy.source import PolicySource
 
 
@@ -21,21 +20,24 @@ def policy_source(settings: Settings) -> PolicySource:
     )
 
 
-def create_engine(settings: Settings) -> Engine:
+def create_engine(settings: Settings, source: PolicySource | None = None) -> Engine:
     """The embedded engine, or an OPA engine (pushing the policies unless told not to).
 
     Raises ``ConfigError`` for inconsistent settings and ``EngineError`` when the embedded
     engine cannot compile the policies; the OPA engine contacts OPA on first use only.
+    ``source`` is the settings' policy source when the caller already loaded it.
     """
-    if settings.engine == "opa":
-        push = settings.opa_push_policies
-        return OpaEngine(
-            settings.opa_url,
-            policy_source(settings) if push else None,
-            token=settings.opa_token,
-            ca_file=settings.opa_ca_file,
-            timeout=settings.opa_timeout,
-            push=push,
-            refresh=settings.reload_interval,
-        )
-    return EmbeddedEngine(policy_source(settings))
+    if settings.engine != "opa":
+        return EmbeddedEngine(source or policy_source(settings))
+    from gate.policy.opa import OpaEngine  # the client and its HTTP stack: only for OPA
+
+    push = settings.opa_push_policies
+    return OpaEngine(
+        settings.opa_url,
+        (source or policy_source(settings)) if push else None,
+        token=settings.opa_token,
+        ca_file=settings.opa_ca_file,
+        timeout=settings.opa_timeout,
+        push=push,
+        refresh=settings.reload_interval,
+    )

@@ -26,25 +26,41 @@ class EngineError(GateError):
     kind = "engine"
 
 
+DECISION_PACKAGE = "gate.main"
+LINT_PACKAGE = "gate.dockerfile.main"
+# data.gate.main.fetchable: the registry/repository patterns gate may contact.
+FETCHABLE_RULE = "fetchable"
+EVALUATION_HINT = "a builtin error or conflicting rule outputs; run `gate test` on the policies"
+
+
 class Scope(enum.Enum):
-    """Which policies to evaluate.
+    """Which policies to evaluate: the value is the rule (under ``data``) that decides.
 
     ``REFERENCE`` runs only the policies that read the image reference: they decide
     before any network call whether gate may contact the image's registry at all.
+    ``FULL`` runs every image policy; ``DOCKERFILE`` the Dockerfile policies (gate lint),
+    on a lint input document.
     """
 
-    REFERENCE = "reference_decision"
-    FULL = "decision"
+    REFERENCE = f"{DECISION_PACKAGE}.reference_decision"
+    FULL = f"{DECISION_PACKAGE}.decision"
+    DOCKERFILE = f"{LINT_PACKAGE}.decision"
+
+    @property
+    def package(self) -> str:
+        return self.value.rpartition(".")[0]
+
+    @property
+    def rule(self) -> str:
+        return self.value.rpartition(".")[2]
 
 
-DECISION_PACKAGE = "gate.main"
-# data.gate.main.fetchable: the registry/repository patterns gate may contact.
-FETCHABLE_RULE = "fetchable"
+IMAGE_SCOPES = (Scope.REFERENCE, Scope.FULL)
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One policy result: a violation, a warning or an exempted violation."""
+class PolicyResult:
+    """What every policy result says, about an image or a Dockerfile."""
 
     policy_id: str
     policy: str
@@ -52,32 +68,58 @@ class Finding:
     title: str
     message: str
     remediation: str
+
+
+@dataclass(frozen=True)
+class Finding(PolicyResult):
+    """One image policy result: a violation, a warning or an exempted violation."""
+
     image: str = ""
     platform: str = ""
     container: str = ""
     reason: str = ""  # exemption reason, for exempted findings only
-    file: str = ""  # Dockerfile findings (gate lint): the file and 1-based line
-    line: int = 0
 
     @classmethod
     def from_rego(cls, raw: Mapping[str, Any]) -> Finding:
         return cls(
-            policy_id=str(raw.get("id", "")),
-            policy=str(raw.get("policy", "")),
-            severity=str(raw.get("severity", "")),
-            title=str(raw.get("title", "")),
-            message=str(raw.get("msg", "")),
-            remediation=str(raw.get("remediation", "")),
+            **policy_fields(raw),
             image=str(raw.get("image", "") or ""),
             platform=str(raw.get("platform", "") or ""),
             container=str(raw.get("container", "") or ""),
             reason=str(raw.get("reason", "") or ""),
-            file=str(raw.get("file", "") or ""),
-            line=_line(raw.get("line")),
         )
 
     def sort_key(self) -> tuple[str, ...]:
         return (self.policy_id, self.image, self.platform, self.container, self.message)
+
+
+def policy_fields(raw: Mapping[str, Any]) -> dict[str, str]:
+    """The :class:`PolicyResult` fields of a Rego finding (its keys ``id`` and ``msg``
+    renamed ``policy_id`` and ``message``)."""
+    return {
+        "policy_id": str(raw.get("id", "")),
+        "policy": str(raw.get("policy", "")),
+        "severity": str(raw.get("severity", "")),
+        "title": str(raw.get("title", "")),
+        "message": str(raw.get("msg", "")),
+        "remediation": str(raw.get("remediation", "")),
+    }
+
+
+def rego_items(raw: Any) -> list[Mapping[str, Any]]:
+    """The objects of a list of findings from Rego (anything else is ignored)."""
+    items = raw if isinstance(raw, list) else []
+    return [item for item in items if isinstance(item, Mapping)]
+
+
+def decision_object(raw: Any, scope: Scope) -> Mapping[str, Any]:
+    """``raw`` if it has the documented decision shape; EngineError (denies) otherwise."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("allowed"), bool):
+        raise EngineError(
+            "the policy set returned no decision (undefined or malformed result)",
+            hint=f"check that the policies define data.{scope.value}",
+        )
+    return raw
 
 
 @dataclass(frozen=True)
@@ -110,15 +152,10 @@ class Decision:
 
         Anything that is not the documented shape is an engine error, and denies.
         """
-        if not isinstance(raw, Mapping) or not isinstance(raw.get("allowed"), bool):
-            return cls.from_error(
-                EngineError(
-                    "the policy set returned no decision (undefined or malformed result)",
-                    hint="check that the policies define data.gate.main.decision",
-                ),
-                entry_point,
-                engine=engine,
-            )
+        try:
+            raw = decision_object(raw, Scope.FULL)
+        except EngineError as exc:
+            return cls.from_error(exc, entry_point, engine=engine)
         violations = _findings(raw.get("violations"))
         return cls(
             allowed=bool(raw["allowed"]) and not violations,
@@ -169,17 +206,8 @@ def fetchable_patterns(raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _line(raw: Any) -> int:
-    """A line number from Rego (a JSON number, possibly 12.0); 0 when absent or invalid."""
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return 0
-    return int(raw) if raw >= 0 else 0
-
-
 def _findings(raw: Any) -> tuple[Finding, ...]:
-    items = raw if isinstance(raw, list) else []
-    found = [Finding.from_rego(item) for item in items if isinstance(item, Mapping)]
-    return tuple(sorted(found, key=Finding.sort_key))
+    return tuple(sorted(map(Finding.from_rego, rego_items(raw)), key=Finding.sort_key))
 
 
 class Engine(abc.ABC):

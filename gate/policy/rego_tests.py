@@ -1,5 +1,6 @@
 """Run the policies' own Rego unit tests (``test_*`` rules in ``*_test.rego``) on the
-embedded engine, the way ``opa test`` does, and report them as text or JUnit XML.
+embedded engine, the way ``opa test`` does, and report them as text or JUnit XML
+(:data:`TEST_OUTPUTS`).
 
     >>> from gate.policy.loader import default_policy_dir, load_policy_set
     >>> results = run_rego_tests(load_policy_set(default_policy_dir()))
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
 from gate.errors import GateError
 from gate.policy.embedded import build_regorus, first_value, rego_error_text
 from gate.policy.loader import PolicySet
+from gate.report.interface import Renderers, TextRenderer
 
 _TEST_RULE = re.compile(r"^(test_\w+)\b", re.MULTILINE)
 
@@ -54,7 +57,24 @@ def _run_one(engine: object, package: str, name: str, path: str) -> RegoTestResu
     return RegoTestResult(package, name, path, not error, time.perf_counter() - started, error)
 
 
-def render_junit(results: list[RegoTestResult]) -> str:
+class RegoJunit(TextRenderer[Sequence[RegoTestResult]]):
+    """JUnit XML, one testcase per Rego test."""
+
+    def render(self, result: Sequence[RegoTestResult]) -> str:
+        return _junit(result)
+
+
+class RegoText(TextRenderer[Sequence[RegoTestResult]]):
+    """A PASS/FAIL line per test, then the counts."""
+
+    def render(self, result: Sequence[RegoTestResult]) -> str:
+        return _text(result)
+
+
+TEST_OUTPUTS: Renderers[Sequence[RegoTestResult]] = {"text": RegoText(), "junit": RegoJunit()}
+
+
+def _junit(results: Sequence[RegoTestResult]) -> str:
     failures = sum(1 for r in results if not r.passed)
     suite = ElementTree.Element(
         "testsuite",
@@ -77,7 +97,7 @@ def render_junit(results: list[RegoTestResult]) -> str:
     return ElementTree.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
-def render_text(results: list[RegoTestResult]) -> str:
+def _text(results: Sequence[RegoTestResult]) -> str:
     lines = [
         f"{'PASS' if r.passed else 'FAIL'}: {r.package}.{r.name} ({r.file}) {r.seconds * 1000:.1f}ms"
         + ("" if r.passed else f"\n  {r.error}")

@@ -1,1 +1,2 @@
-"""Renderers for decisions and test results: a human table (rich) and JSON."""
+"""Output: one renderer interface (:mod:`gate.report.interface`) for every command's
+results, and the decision renderers (:mod:`gate.report.decision`)."""

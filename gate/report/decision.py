@@ -1,7 +1,8 @@
-"""Render a decision for a person (a rich table) or a program (JSON).
+"""Render image decisions for a person (a rich table) or a program (JSON): ``gate eval``'s
+outputs (:data:`EVAL_OUTPUTS`), and the JSON the signing API answers with.
 
 >>> from gate.policy.interface import Decision
->>> print(render_json([("nginx", Decision(allowed=True))]).splitlines()[1])
+>>> print(EVAL_OUTPUTS["json"].render([("nginx", Decision(allowed=True))]).splitlines()[1])
   "allowed": true,
 """
 
@@ -16,8 +17,9 @@ from rich.markup import escape
 
 from gate.errors import GateError
 from gate.policy.interface import Decision, Finding
+from gate.report.interface import Renderer, Renderers, TextRenderer
 
-Result = tuple[str, Decision]
+Result = tuple[str, Decision]  # (the image as given, its decision)
 
 
 def render_json(results: Sequence[Result], errors: Sequence[GateError] | None = None) -> str:
@@ -78,3 +80,18 @@ def _print_finding(console: Console, mark: str, finding: Finding) -> None:
         console.print(f"    [dim]exempt: {escape(finding.reason)}[/]")
     elif finding.remediation:
         console.print(f"    [dim]fix: {escape(finding.remediation)}[/]")
+
+
+class EvalJson(TextRenderer[Sequence[Result]]):
+    """``gate eval --output json``: the decisions, with an empty ``errors``."""
+
+    def render(self, result: Sequence[Result]) -> str:
+        return render_json(result, errors=[])
+
+
+class EvalTable(Renderer[Sequence[Result]]):
+    def write(self, result: Sequence[Result], console: Console) -> None:
+        print_report(result, console)
+
+
+EVAL_OUTPUTS: Renderers[Sequence[Result]] = {"table": EvalTable(), "json": EvalJson()}

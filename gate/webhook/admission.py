@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, current_app, request
 
@@ -28,22 +28,8 @@ from gate.webhook.evaluator import ImageResult
 from gate.webhook.logging import log_decision
 from gate.webhook.outcome import Outcome, decide
 from gate.webhook.review import InvalidRequest, Review, ReviewError, parse_review, respond
-from gate.webhook.workloads import Container, break_glass, containers_of, workload_input
-
-if TYPE_CHECKING:
-    from gate.webhook.app import WebhookState
-
-KINDS = {
-    ("", "Pod"),
-    ("", "ReplicationController"),
-    ("batch", "Job"),
-    ("batch", "CronJob"),
-    *(
-        (group, kind)
-        for group in ("apps", "extensions")
-        for kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet")
-    ),
-}
+from gate.webhook.state import WebhookState
+from gate.webhook.workloads import break_glass, containers_of
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("admission", __name__)
@@ -87,7 +73,7 @@ def validate() -> tuple[dict[str, Any], int]:
 
 def admit(state: WebhookState, review: Review, started: float) -> tuple[Outcome, list[ImageResult]]:
     """The outcome of one parsed review, and the image results behind it."""
-    if review.operation not in ("CREATE", "UPDATE") or not pod_bearing(review):
+    if review.operation not in ("CREATE", "UPDATE") or not review.pod_bearing:
         return Outcome(True, "skipped"), []
     if review.namespace in state.exempt:
         return Outcome(True, "exempt", annotations={"decision": "allow", "mode": "exempt"}), []
@@ -103,7 +89,7 @@ def admit(state: WebhookState, review: Review, started: float) -> tuple[Outcome,
         return Outcome(False, "invalid", message), []
     settings = state.settings.webhook
     broken = settings.break_glass and break_glass(obj)
-    items = [(c, workload(review, obj, c)) for c in containers]
+    items = [(c, review.workload(obj, c)) for c in containers]
     results = state.evaluator.evaluate(items, started + settings.budget)
     outcome = decide(
         results,
@@ -113,22 +99,6 @@ def admit(state: WebhookState, review: Review, started: float) -> tuple[Outcome,
         break_glass=broken,
     )
     return outcome, results
-
-
-def pod_bearing(review: Review) -> bool:
-    if review.kind == "Pod" and review.subresource == "ephemeralcontainers":
-        return True
-    if review.kind == "EphemeralContainers":
-        return True
-    return not review.subresource and (review.group, review.kind) in KINDS
-
-
-def workload(review: Review, obj: Mapping[str, Any], container: Container) -> dict[str, Any]:
-    """The input document's ``workload`` object (docs/input.md)."""
-    meta = obj.get("metadata")
-    generated = meta.get("generateName") if isinstance(meta, Mapping) else None
-    name = review.name or str(generated or "")
-    return workload_input(review.namespace, review.kind, name, review.operation, obj, container)
 
 
 def _object(review: Review) -> Mapping[str, Any]:
@@ -144,7 +114,7 @@ def _object(review: Review) -> Mapping[str, Any]:
 
 
 def _observe(state: WebhookState, review: Review, outcome: Outcome, seconds: float) -> None:
-    kind = review.kind if pod_bearing(review) else "other"
+    kind = review.kind if review.pod_bearing else "other"
     result = "allowed" if outcome.allowed else "denied"
     state.metrics.review(
         result=result, mode=outcome.route, kind=kind, dry_run=review.dry_run, seconds=seconds

@@ -2,8 +2,9 @@
 
 ``create_app(settings)`` builds the engine and the fact source from the settings;
 tests and embedders inject their own (``engine=``, ``facts=``, ``attestations=``).
-Handlers read only ``app.extensions["gate"]`` (a :class:`WebhookState`), never the
-environment or module globals.
+Handlers read only ``app.extensions["gate"]`` (a :class:`~gate.webhook.state.WebhookState`),
+never the environment or module globals. The blueprints never import this module: it
+imports and registers them.
 
     >>> from gate.config import Settings
     >>> app = create_app(Settings())
@@ -14,14 +15,12 @@ environment or module globals.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from flask import Flask
 
 from gate.api.routes import install as install_api
 from gate.config import Settings
-from gate.evaluate import FactSource
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import FactSource, ImageFacts
 from gate.policy.engines import create_engine
 from gate.policy.interface import Decision, Engine
 from gate.reference import ImageRef
@@ -32,16 +31,7 @@ from gate.webhook.evaluator import ImageEvaluator, Key
 from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
 from gate.webhook.pinning import Resolver, shared_registry
-
-
-@dataclass(frozen=True)
-class WebhookState:
-    settings: Settings
-    evaluator: ImageEvaluator
-    modes: ModeTable
-    exempt: frozenset[str]
-    metrics: metrics.Metrics
-    readiness: health.Readiness
+from gate.webhook.state import WebhookState
 
 
 def create_app(

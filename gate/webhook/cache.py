@@ -22,8 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Generic, TypeVar
 
 from gate.errors import GateError
-from gate.evaluate import FactSource
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import FactSource, ImageFacts
 from gate.reference import ImageRef
 
 K = TypeVar("K")

@@ -31,10 +31,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gate.errors import GateError
-from gate.evaluate import FactSource, evaluate_image
-from gate.facts.metadata import ImageFacts
+from gate.evaluate import evaluate_image
+from gate.facts.interface import FactSource
 from gate.policy.interface import Decision, Engine
-from gate.reference import ImageRef
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import TimedOut, TTLCache
 from gate.webhook.workloads import Container
@@ -49,19 +48,6 @@ class ImageResult:
     image: str
     digest: str  # "" when never resolved
     decision: Decision
-
-
-class _Resolved(FactSource):
-    """Passes gathers through and remembers the resolved reference (for digests in logs)."""
-
-    def __init__(self, inner: FactSource) -> None:
-        self.inner, self.local = inner, inner.local
-        self.ref: ImageRef | None = None
-
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        resolved, facts = self.inner.gather(ref, deadline)
-        self.ref = resolved
-        return resolved, facts
 
 
 class ImageEvaluator:
@@ -130,20 +116,21 @@ class ImageEvaluator:
         image = key[0]
         if time.monotonic() >= deadline:
             return ImageResult(tuple(group), image, "", self._timeout(image))
-        source = _Resolved(self.facts)
+        digest = ""
         try:
-            decision = evaluate_image(
+            evaluation = evaluate_image(
                 self.engine,
                 image,
-                source,
+                self.facts,
                 entry_point="admission",
                 workload=workload or None,
                 now=now,
                 deadline=deadline,
             )
+            decision, digest = evaluation.decision, evaluation.digest
             if self.attestations is not None:
                 decision = self.attestations.check(
-                    decision, image, source.ref, group[0].name, deadline
+                    decision, image, evaluation.resolved, group[0].name, deadline
                 )
         except Exception as exc:  # a bug must deny, never escape as an allow or a 500
             log.exception("evaluating %s failed", image)
@@ -157,7 +144,6 @@ class ImageEvaluator:
             )
         for error in decision.errors:
             self.on_error(error.kind)
-        digest = source.ref.digest if source.ref is not None and source.ref.digest else ""
         if not decision.errors:
             self.decisions.put(key, (digest, decision))
         return ImageResult(tuple(group), image, digest, decision)

@@ -3,8 +3,9 @@
 :func:`default_fact_source` picks, from the settings:
 
 - ``GATE_TRIAL_METADATA`` / ``GATE_TRIAL_SCAN`` set: :class:`TrialFacts`, the same local
-  files for every image. **For trials and tests only**: nothing is fetched, and a scan
-  report about another digest is refused, as in ``gate eval``.
+  files for every image (:class:`~gate.facts.local.LocalFacts`, judged like fetched
+  facts: the reference policies first). **For trials and tests only**: nothing is
+  fetched, and a scan report about another digest is refused, as in ``gate eval``.
 - otherwise the registry and scanner source of :mod:`gate.facts.sources`
   (``build_fact_source(settings, engine)``: it fetches only what the engine's policy set
   lets it) when that module is present;
@@ -27,14 +28,11 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from gate.config import Settings
 from gate.errors import GateError
-from gate.evaluate import FactSource
-from gate.facts.metadata import ImageFacts, load_metadata
-from gate.facts.scans import load_scan_report
-from gate.facts.scans.interface import ScanResult
+from gate.facts.interface import FactSource, ImageFacts
+from gate.facts.local import LocalFacts
 from gate.policy.interface import Engine
 from gate.reference import ImageRef
 
@@ -46,24 +44,11 @@ class FactsNotConfigured(GateError):
 
 
 @dataclass(frozen=True)
-class TrialFacts(FactSource):
-    """The same local facts for every image, gathered like fetched ones (reference first)."""
+class TrialFacts(LocalFacts):
+    """The same local facts for every image, judged like fetched ones: the reference
+    policies first, so a trial answers as production would."""
 
-    metadata: ImageFacts | None = None
-    scan: ScanResult | None = None
-
-    @classmethod
-    def from_files(cls, metadata: str, scan: str) -> TrialFacts:
-        return cls(
-            metadata=load_metadata(Path(metadata)) if metadata else None,
-            scan=load_scan_report(Path(scan)) if scan else None,
-        )
-
-    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
-        facts = self.metadata or ImageFacts()
-        if self.scan is not None:
-            facts = ImageFacts(facts.platforms, self.scan, facts.attestations)
-        return ref, facts
+    local = False
 
 
 class UnconfiguredFacts(FactSource):

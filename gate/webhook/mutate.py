@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Blueprint, current_app, request
 from prometheus_client import CollectorRegistry, Counter
@@ -37,14 +37,11 @@ from gate.errors import ConfigError, GateError
 from gate.facts import parse_json
 from gate.policy.interface import Engine
 from gate.reference import validate_pattern
-from gate.webhook.admission import pod_bearing, workload
 from gate.webhook.outcome import fit_warnings
 from gate.webhook.pinning import Pin, Pinner, Resolver
 from gate.webhook.review import InvalidRequest, Review, ReviewError, parse_review, respond
+from gate.webhook.state import WebhookState
 from gate.webhook.workloads import containers_of
-
-if TYPE_CHECKING:
-    from gate.webhook.app import WebhookState
 
 EXTENSION = "gate.mutate"
 log = logging.getLogger(__name__)
@@ -124,7 +121,7 @@ def plan(
 ) -> list[Pin]:
     """What to do with each container's image (nothing when the review is not for pinning)."""
     obj = review.obj
-    if review.operation not in ("CREATE", "UPDATE") or not pod_bearing(review) or obj is None:
+    if review.operation not in ("CREATE", "UPDATE") or not review.pod_bearing or obj is None:
         return []
     if review.namespace in state.exempt or not mutation.wanted(review.namespace):
         return []
@@ -134,7 +131,7 @@ def plan(
     except GateError:
         return []  # /validate denies a malformed object
     old = _old_images(review, body)
-    items = [(c, workload(review, obj, c)) for c in containers if old.get(c.path) != c.image]
+    items = [(c, review.workload(obj, c)) for c in containers if old.get(c.path) != c.image]
     pins = mutation.pinner.pin(items, deadline)
     if pins:
         log.info(

@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from gate.errors import GateError
-from gate.evaluate import FactSource
+from gate.facts.interface import FactSource
 from gate.facts.registry import Deadline, RegistryClient
 from gate.facts.sources import FetchedFacts
 from gate.policy.document import build_document

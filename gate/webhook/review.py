@@ -23,6 +23,8 @@ from typing import Any
 
 from gate.errors import GateError
 from gate.facts import ShapeError, parse_json
+from gate.webhook.kinds import pod_bearing
+from gate.webhook.workloads import Container, workload_input
 
 API_VERSIONS = ("admission.k8s.io/v1", "admission.k8s.io/v1beta1")
 OPERATIONS = ("CREATE", "UPDATE", "DELETE", "CONNECT")
@@ -59,6 +61,18 @@ class Review:
     obj: Mapping[str, Any] | None
     dry_run: bool
     user: str
+
+    @property
+    def pod_bearing(self) -> bool:
+        """True when the object (or subresource) carries containers gate judges."""
+        return pod_bearing(self.group, self.kind, self.subresource)
+
+    def workload(self, obj: Mapping[str, Any], container: Container) -> dict[str, Any]:
+        """The input document's ``workload`` object (docs/input.md) for ``container``."""
+        meta = obj.get("metadata")
+        generated = meta.get("generateName") if isinstance(meta, Mapping) else None
+        name = self.name or str(generated or "")
+        return workload_input(self.namespace, self.kind, name, self.operation, obj, container)
 
 
 def parse_review(body: bytes) -> Review:

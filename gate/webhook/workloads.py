@@ -1,8 +1,8 @@
 """Find every container of a pod-bearing Kubernetes object, with its effective securityContext.
 
-Kinds: Pod (and the ``pods/ephemeralcontainers`` subresource), Deployment, ReplicaSet,
-StatefulSet, DaemonSet, Job, CronJob, ReplicationController (and ``EphemeralContainers``,
-the subresource's kind before Kubernetes 1.22). The effective securityContext
+Kinds: those of :mod:`gate.webhook.kinds` (Pod and its ``pods/ephemeralcontainers``
+subresource, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,
+ReplicationController), each with its pod spec where that table says. The effective securityContext
 is the container's over the pod's for the fields Kubernetes merges, plus the container-only
 fields.
 
@@ -20,21 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gate.errors import InputError
+from gate.webhook.kinds import POD_SPEC_PATHS
 
 BREAK_GLASS = "alpha.image-policy.k8s.io/break-glass"
-# Where each kind keeps its pod spec.
-POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
-    "Pod": ("spec",),
-    "Deployment": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "ReplicationController": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    # pods/ephemeralcontainers before Kubernetes 1.22 sent this kind; later ones send the Pod.
-    "EphemeralContainers": (),
-}
 CONTAINER_LISTS = (
     ("containers", "regular"),
     ("initContainers", "init"),

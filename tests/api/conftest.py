@@ -18,7 +18,7 @@ from flask import Flask
 from gate.api.settings import ApiSettings
 from gate.attest.settings import AttestSettings
 from gate.config import Settings
-from gate.evaluate import FactSource
+from gate.facts.interface import FactSource
 from gate.policy.interface import Engine
 from gate.webhook.app import create_app
 from gate.webhook.facts import TrialFacts

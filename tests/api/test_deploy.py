@@ -14,7 +14,7 @@ import yaml
 
 from gate.api.state import build_state
 from gate.config import Settings
-from gate.evaluate import LocalFacts
+from gate.facts.local import LocalFacts
 from gate.policy.interface import Engine
 from gate.webhook.app import create_app
 from tests.conftest import REPO_ROOT

@@ -14,8 +14,7 @@ import jsonschema
 import pytest
 
 from gate.api.schema import document
-from gate.evaluate import FactSource
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import FactSource, ImageFacts
 from gate.reference import ImageRef
 from tests.api.conftest import ATTESTOR, IMAGE, ApiFactory, bearer
 from tests.api.issuer import Issuer

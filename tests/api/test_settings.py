@@ -12,7 +12,7 @@ from gate.api.state import build_state, offered_keys
 from gate.attest.settings import AttestSettings
 from gate.config import Settings
 from gate.errors import ConfigError
-from gate.evaluate import LocalFacts
+from gate.facts.local import LocalFacts
 from gate.policy.interface import Engine
 from gate.webhook.settings import WebhookSettings
 

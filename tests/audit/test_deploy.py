@@ -13,7 +13,7 @@ import yaml
 from gate.audit.inventory import KINDS
 from gate.audit.reports import REPORT_KINDS
 from gate.audit.settings import AuditSettings
-from gate.webhook.admission import KINDS as ADMISSION_KINDS
+from gate.webhook.kinds import KINDS as POD_BEARING
 from tests.conftest import REPO_ROOT, require_tool
 
 DEPLOY = REPO_ROOT / "deploy" / "kubernetes"
@@ -94,7 +94,7 @@ def test_rbac_reads_the_workloads_and_writes_only_reports_and_events(
         for group in rule["apiGroups"]
         for resource in rule["resources"]
     }
-    listed = {(r.group, r.plural) for r in KINDS}
+    listed = {(k.group, k.plural) for k in POD_BEARING}
     for key in listed:
         assert granted[key] == READ, key
     reports = {
@@ -114,9 +114,9 @@ def test_rbac_reads_the_workloads_and_writes_only_reports_and_events(
 
 
 def test_the_audit_lists_every_kind_admission_handles() -> None:
-    assert {(g, k) for g, k in ADMISSION_KINDS if g != "extensions"} == {
-        (r.group, r.kind) for r in KINDS
-    }
+    assert [(r.group, r.version, r.plural, r.kind) for r in KINDS] == [
+        (k.group, k.version, k.plural, k.kind) for k in POD_BEARING
+    ]
 
 
 def test_only_monitoring_reaches_the_metrics_port(audit: dict[str, dict[str, Any]]) -> None:

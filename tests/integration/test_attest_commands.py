@@ -17,19 +17,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gate.attest.attestor import AttestationError
-from gate.attest.commands import (
-    ApiEndpoints,
-    attest_command,
-    render_attest,
-    render_verify,
-    verify_command,
-)
+from gate.attest.commands import ApiEndpoints, attest_command, verify_command
+from gate.attest.output import ATTEST_OUTPUTS, VERIFY_OUTPUTS
 from gate.attest.service import Mode, Status
 from gate.attest.signers.interface import SignerError
 from gate.errors import InvalidReference
+from gate.evaluate import Evaluation
 from gate.facts.google import GoogleEndpoint
+from gate.facts.interface import ImageFacts
 from gate.policy.interface import Decision, Finding
-from gate.reference import ImageRef, parse_reference
+from gate.reference import parse_reference
 from tests.integration.attest_env import (
     ATTESTOR,
     DIGEST,
@@ -43,10 +40,10 @@ TAGS = {f"{IMAGE}:1.0": DIGEST, f"{IMAGE}:bad": "sha256:" + "9" * 64}
 DENY = Finding("GATE-007", "root", "HIGH", "root", "runs as root", "set USER")
 
 
-def evaluator(text: str) -> tuple[ImageRef | None, Decision]:
+def evaluator(text: str) -> Evaluation:
     ref = parse_reference(text).with_digest(TAGS[text])
     allowed = not text.endswith(":bad")
-    return ref, Decision(allowed=allowed, violations=() if allowed else (DENY,))
+    return Evaluation(ref, ImageFacts(), Decision(allowed, violations=() if allowed else (DENY,)))
 
 
 @pytest.fixture
@@ -72,22 +69,22 @@ def test_attest_then_verify_with_a_kms_key(apis: GoogleApis) -> None:
     )
     assert [r.status for r in report.results] == [Status.ATTESTED, Status.DENIED]
     assert report.exit_code == 1
-    text = render_attest(report, "text")
+    text = ATTEST_OUTPUTS["text"].render(report)
     assert f"attested          {IMAGE}@{DIGEST}" in text
     assert "1 image(s)" not in text and "2 image(s): 1 attested, 1 denied" in text
-    assert json.loads(render_attest(report, "json"))["exit_code"] == 1
+    assert json.loads(ATTEST_OUTPUTS["json"].render(report))["exit_code"] == 1
     assert any(f"resolved to {IMAGE}@{DIGEST}" in line for line in lines)
 
     result = verify_command(
         f"{IMAGE}@{DIGEST}", attestor=ATTESTOR, endpoints=endpoints(apis), confirm=True
     )
     assert result.verified and result.exit_code == 0
-    assert "Binary Authorization: VERIFIED" in render_verify(result, "text")
+    assert "Binary Authorization: VERIFIED" in VERIFY_OUTPUTS["text"].render(result)
     denied = verify_command(
         f"{IMAGE}@{TAGS[f'{IMAGE}:bad']}", attestor=ATTESTOR, endpoints=endpoints(apis)
     )
     assert not denied.verified and denied.exit_code == 1
-    assert json.loads(render_verify(denied, "json"))["verified"] is False
+    assert json.loads(VERIFY_OUTPUTS["json"].render(denied))["verified"] is False
 
 
 def test_attest_with_a_local_pem_key(apis: GoogleApis, tmp_path: Path) -> None:

@@ -12,8 +12,10 @@ import pytest
 from gate.attest.attestor import AttestationError
 from gate.attest.service import Mode, Status, attest_images
 from gate.errors import ConfigError, GateError
+from gate.evaluate import Evaluation
+from gate.facts.interface import ImageFacts
 from gate.policy.interface import Decision, ErrorRecord, Finding
-from gate.reference import ImageRef, parse_reference
+from gate.reference import parse_reference
 from tests.integration.attest_env import DIGEST, IMAGE, GoogleApis, google_apis, image
 from tests.integration.binauthz_server import verify_pkix
 
@@ -25,15 +27,15 @@ DIGESTS = {
 }
 
 
-def evaluator(image_text: str) -> tuple[ImageRef | None, Decision]:
+def evaluator(image_text: str) -> Evaluation:
     """Resolves from DIGESTS; ``:bad`` is denied; ``:missing`` is not in the registry."""
     if image_text.endswith(":missing"):
         error = ErrorRecord("registry", f"{image_text}: manifest unknown", "push it first")
-        return parse_reference(image_text), Decision(allowed=False, errors=(error,))
+        return Evaluation(parse_reference(image_text), None, Decision(False, errors=(error,)))
     ref = parse_reference(image_text).with_digest(DIGESTS[image_text])
     if image_text.endswith(":bad"):
-        return ref, Decision(allowed=False, violations=(DENY,))
-    return ref, Decision(allowed=True)
+        return Evaluation(ref, ImageFacts(), Decision(allowed=False, violations=(DENY,)))
+    return Evaluation(ref, ImageFacts(), Decision(allowed=True))
 
 
 @pytest.fixture
@@ -145,7 +147,7 @@ def test_a_wrong_key_fails_before_any_image_is_evaluated(apis: GoogleApis) -> No
     stranger = apis.kms_signer("EC_SIGN_P384_SHA384")
     evaluated: list[str] = []
 
-    def counting(image_text: str) -> tuple[ImageRef | None, Decision]:
+    def counting(image_text: str) -> Evaluation:
         evaluated.append(image_text)
         return evaluator(image_text)
 
@@ -172,7 +174,7 @@ def test_kms_failing_for_one_image_is_an_error_for_that_image(apis: GoogleApis) 
 
 
 def test_an_evaluator_that_raises_is_an_error(apis: GoogleApis) -> None:
-    def broken(image_text: str) -> tuple[ImageRef | None, Decision]:
+    def broken(image_text: str) -> Evaluation:
         raise GateError("registry unreachable", hint="check the network")
 
     report = attest_images([f"{IMAGE}:1.0"], evaluator=broken, mode=Mode.CHECK_ONLY)
@@ -185,7 +187,7 @@ def test_an_allowed_but_unresolved_image_is_never_signed(apis: GoogleApis) -> No
     apis.attestor_for(signer)
     report = attest_images(
         [f"{IMAGE}:1.0"],
-        evaluator=lambda text: (parse_reference(text), Decision(allowed=True)),
+        evaluator=lambda text: Evaluation(parse_reference(text), ImageFacts(), Decision(True)),
         attestations=apis.attestations(),
         signer=signer,
     )

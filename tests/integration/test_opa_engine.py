@@ -20,7 +20,7 @@ from gate.config import Settings
 from gate.errors import ConfigError
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.engines import create_engine
-from gate.policy.interface import Decision, EngineError, Scope
+from gate.policy.interface import IMAGE_SCOPES, Decision, EngineError, Scope
 from gate.policy.opa import OpaEngine, OpaUnavailable
 from gate.policy.source import PolicySource
 from tests.integration.opa_server import OpaServer, free_port
@@ -162,7 +162,7 @@ def test_push_then_query_matches_the_embedded_engine(
     opa = engine_for(folder)
     embedded = EmbeddedEngine(PolicySource(folder))
     for doc in (document("latest"), document("1.2")):
-        for scope in Scope:
+        for scope in IMAGE_SCOPES:
             assert opa.query(doc, scope) == embedded.query(doc, scope)
     decision = opa.evaluate(document("latest"))
     assert not decision.allowed
@@ -471,3 +471,22 @@ def test_url_forms() -> None:
 def test_healthy(opa_url: str) -> None:
     assert OpaEngine(opa_url, push=False).healthy()
     assert not OpaEngine(f"http://127.0.0.1:{free_port()}", push=False, retries=0).healthy()
+
+
+def test_top_level_data_that_is_not_an_object_is_written_replaced_and_deleted(
+    tmp_path: Path, opa_url: str, engine_for: Callable[..., OpaEngine]
+) -> None:
+    """The client writes objects; a list or a number at the top goes up as a JSON patch."""
+    folder = basic_set(tmp_path)
+    data = json.loads((folder / "data.json").read_text())
+    (folder / "data.json").write_text(json.dumps({**data, "limits": [1, 2], "level": 3}))
+    opa = engine_for(folder)
+    assert violated(opa.evaluate(document("latest")))
+
+    def served(key: str) -> Any:
+        return requests.get(f"{opa_url}/v1/data/{key}", timeout=5).json().get("result")
+
+    assert (served("limits"), served("level")) == ([1, 2], 3)
+    (folder / "data.json").write_text(json.dumps({**data, "limits": "none"}))
+    assert violated(opa.evaluate(document("latest")))
+    assert (served("limits"), served("level")) == ("none", None)

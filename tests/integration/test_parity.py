@@ -13,6 +13,9 @@ Inputs:
   fixtures (and the repository's samples), through the real builders
   (``load_scan_report``, ``load_metadata``, ``build_document``), crossed with
   references; every container of every AdmissionReview fixture as an admission workload;
+- Dockerfiles (``Scope.DOCKERFILE``, what ``gate lint`` evaluates): every Dockerfile
+  fixture and every constructed lint case, under several data variants, and ``gate lint
+  --engine opa`` against the embedded ``gate lint``, byte for byte but the engine's name;
 - property-generated (hypothesis, seeded): references (digest, tag, none;
   approved, unapproved and look-alike registries; Container Registry hosts), platforms
   with root, numeric and named users, environments with secret-like names and values,
@@ -39,16 +42,20 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from gate.facts.metadata import ImageFacts, load_metadata
+from gate.facts.interface import ImageFacts
+from gate.facts.metadata import load_metadata
 from gate.facts.scans import ScanResult, load_scan_report
+from gate.lint.parser import parse_file, parse_text
+from gate.lint.run import Linter
 from gate.policy.document import build_document, validate_document
 from gate.policy.embedded import EmbeddedEngine
-from gate.policy.interface import EngineError, Scope
+from gate.policy.interface import IMAGE_SCOPES, EngineError, Scope
 from gate.policy.opa import OpaEngine
 from gate.policy.source import PolicySource
 from gate.reference import ImageRef, matches_any, parse_reference
 from tests.conftest import REPO_ROOT
 from tests.integration.opa_server import OpaServer
+from tests.unit.test_lint_policies import CASES as LINT_CASES
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +191,7 @@ class Pair:
 
     def check(self, doc: Mapping[str, Any]) -> dict[Scope, Any]:
         results: dict[Scope, Any] = {}
-        for scope in Scope:
+        for scope in IMAGE_SCOPES:
             embedded = self.outcome(self.embedded, doc, scope)
             opa = self.outcome(self.opa, doc, scope)
             if embedded[0] == "error" or opa[0] == "error":
@@ -1086,3 +1093,62 @@ def test_parity_on_supply_chain_evidence(pairs: Pairs) -> None:
             seen.update(f"{variant}: {v['id']}" for v in decision["violations"])
     expected = {f"supply_chain: GATE-IMG-00{n}" for n in (6, 7, 8, 9)}
     assert expected | {"supply_chain: allowed", "defaults: allowed"} <= seen, seen
+
+
+# -- Dockerfiles (gate lint) ------------------------------------------------------------
+
+LINT_VARIANTS: dict[str, dict[str, Any]] = {
+    "lint_defaults": {},
+    "lint_strict": {
+        "registries": {"approved": ["quay.io/org/**"]},
+        "gcr": {"action": "deny"},
+        "dockerfile": {"base_digest": {"action": "deny"}, "base_images": {"exceptions": []}},
+    },
+}
+
+
+def lint_documents(fixtures_dir: Path) -> list[dict[str, Any]]:
+    files = sorted(p for p in (fixtures_dir / "dockerfiles").iterdir() if p.is_file())
+    documents: list[dict[str, Any]] = [dict(parse_file(path)) for path in files]
+    return documents + [dict(parse_text(text)) for _, text, _ in LINT_CASES]
+
+
+@pytest.mark.parametrize("variant", list(LINT_VARIANTS))
+def test_lint_parity_on_every_dockerfile(pairs: Pairs, fixtures_dir: Path, variant: str) -> None:
+    pair = pairs.get(variant, LINT_VARIANTS[variant])
+    documents = lint_documents(fixtures_dir)
+    found = 0
+    for doc in documents:
+        embedded = pair.outcome(pair.embedded, doc, Scope.DOCKERFILE)
+        opa = pair.outcome(pair.opa, doc, Scope.DOCKERFILE)
+        assert embedded[0] == "value", embedded
+        assert embedded == opa, deviation(variant, Scope.DOCKERFILE, doc, embedded, opa)
+        found += len(embedded[1]["violations"]) + len(embedded[1]["warnings"])
+        pair.checked += 1
+    assert len(documents) > 30 and found > 50
+    catalog = pair.source.current().lint_catalog
+    on_opa, embedded_linter = Linter(pair.opa, catalog, "opa"), Linter(pair.embedded, catalog, "")
+    for doc in documents[:3]:
+        assert on_opa.evaluate(doc).to_dict() == {
+            **embedded_linter.evaluate(doc).to_dict(),
+            "engine": "opa",
+        }
+
+
+def test_gate_lint_on_opa_prints_what_the_embedded_engine_does(
+    opa_server: OpaServer, fixtures_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``gate lint --engine opa`` pushes the policies and reports the same, in every format."""
+    from gate.cli import main
+
+    files = sorted(str(p) for p in (fixtures_dir / "dockerfiles").iterdir() if p.is_file())
+    for output in ("json", "text", "sarif"):
+        embedded_code = main(["lint", "--output", output, *files])
+        embedded = capsys.readouterr().out
+        opa_code = main(
+            ["lint", "--engine", "opa", "--opa-url", opa_server.url, "--output", output, *files]
+        )
+        on_opa = capsys.readouterr().out
+        assert embedded_code == opa_code == 1
+        assert on_opa == embedded.replace('"engine": "embedded"', '"engine": "opa"'), output
+        assert output != "json" or on_opa.count('"engine": "opa"') == len(files)

@@ -316,8 +316,12 @@ def test_fetched_facts_feed_the_policies(
     engine = create_engine(settings)
     source = build_fact_source(settings, engine)
 
-    allowed = evaluate_image(engine, f"{host}/{repo}@{good.digest}", source, entry_point="attest")
-    denied = evaluate_image(engine, f"{host}/{repo}@{bad.digest}", source, entry_point="attest")
+    allowed = evaluate_image(
+        engine, f"{host}/{repo}@{good.digest}", source, entry_point="attest"
+    ).decision
+    denied = evaluate_image(
+        engine, f"{host}/{repo}@{bad.digest}", source, entry_point="attest"
+    ).decision
 
     assert not allowed.errors and supply_chain_ids(allowed) == set()
     assert supply_chain_ids(denied) == {
@@ -365,7 +369,7 @@ def test_a_scan_that_outlasts_the_fetch_deadline_leaves_the_evidence_whole(
     decision = evaluate_image(
         engine, f"{host}/{repo}@{image.digest}", source, entry_point="attest",
         deadline=time.monotonic() + 1.0,
-    )  # fmt: skip
+    ).decision  # fmt: skip
     assert not decision.errors, decision.errors
     assert supply_chain_ids(decision) == set()  # the provenance and signature counted
 
@@ -471,7 +475,9 @@ def test_keyless_bundle_referrer_and_the_identity_policy(
     engine = create_engine(settings)
     source = build_fact_source(settings, engine)
 
-    decision = evaluate_image(engine, f"{host}/{repo}@{image.digest}", source, entry_point="attest")
+    decision = evaluate_image(
+        engine, f"{host}/{repo}@{image.digest}", source, entry_point="attest"
+    ).decision
     assert not decision.errors and "GATE-IMG-009" not in supply_chain_ids(decision)
 
     other = data.read_text().replace("github.com/example/*", "github.com/acme/*")
@@ -481,6 +487,6 @@ def test_keyless_bundle_referrer_and_the_identity_policy(
     )
     decision = evaluate_image(
         create_engine(settings), f"{host}/{repo}@{image.digest}", source, entry_point="attest"
-    )
+    ).decision
     [violation] = [v for v in decision.violations if v.policy_id == "GATE-IMG-009"]
     assert f"is signed only by identity {workflow} (issuer {issuer})" in violation.message

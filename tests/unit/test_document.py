@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from gate.errors import InputError
-from gate.facts.metadata import ImageFacts, load_metadata
+from gate.facts.interface import ImageFacts
+from gate.facts.metadata import load_metadata
 from gate.facts.scans import ScanResult, VulnerabilityFinding, load_scan_report
 from gate.policy.document import (
     ENTRY_POINTS,

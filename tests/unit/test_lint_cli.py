@@ -129,6 +129,9 @@ def test_json_output_carries_file_and_line(
     found = {(v["policy_id"], v["line"]) for v in result["violations"]}
     assert found == {("GATE-DF-003", 1), ("GATE-DF-012", 1), ("GATE-DF-011", 5), ("GATE-DF-013", 5)}
     assert all(v["file"] == str(path) for v in result["violations"])
+    # A Dockerfile finding has no image, platform, container or exemption reason.
+    keys = {"policy_id", "policy", "severity", "title", "message", "remediation", "file", "line"}
+    assert all(set(f) == keys for f in result["violations"] + result["warnings"])
 
 
 def test_data_overrides_apply(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from gate.lint.parser import parse_file, parse_text
-from gate.lint.run import QUERY, Linter, LintResult
+from gate.lint.run import Linter, LintResult
+from gate.policy.interface import Scope
 from gate.policy.loader import PolicySet, load_policy_set
+from gate.policy.source import PolicySource
 from tests.conftest import require_tool
 
 Finding = tuple[str, str, int]  # (kind, id, line)
@@ -82,8 +84,8 @@ def policy_set(policies_dir: Path) -> PolicySet:
 
 
 @pytest.fixture(scope="module")
-def linter(policy_set: PolicySet) -> Linter:
-    return Linter(policy_set)
+def linter(policies_dir: Path) -> Linter:
+    return Linter.embedded(PolicySource(policies_dir))
 
 
 def _found(result: LintResult, rule: str | None = None) -> set[Finding]:
@@ -265,7 +267,7 @@ def test_parameters_come_from_data(policies_dir: Path, tmp_path: Path) -> None:
         "    gcr: {action: deny}\n"
         "    dockerfile:\n      base_digest: {action: deny}\n      base_images: {exceptions: []}\n"
     )
-    linter = Linter(load_policy_set(policies_dir, [override]))
+    linter = Linter.embedded(PolicySource(policies_dir, [override]))
     result = linter.lint_text("FROM quay.io/org/base:1.0\nFROM gcr.io/distroless/static:nonroot\n")
     assert _found(result) - _found(result, "GATE-DF-001") == {
         ("V", "GATE-DF-004", 1),
@@ -307,9 +309,7 @@ def test_the_same_decision_on_real_opa(
 
 
 def _raw_decision(linter: Linter, document: Any) -> Any:
-    engine = linter._engine
-    engine.set_input_json(json.dumps(document))
-    return json.loads(engine.eval_query_as_json(QUERY))["result"][0]["expressions"][0]["value"]
+    return linter.engine.query(document, Scope.DOCKERFILE)
 
 
 def _module(folder: Path, path: str, source: str) -> str:

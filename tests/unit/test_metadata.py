@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gate.errors import InputError
+from gate.facts.interface import ImageFacts
 from gate.facts.metadata import (
-    ImageFacts,
     config_facts,
     load_metadata,
     normalize_time,

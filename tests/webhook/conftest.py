@@ -19,8 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gate.config import Settings
-from gate.evaluate import FactSource
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import FactSource, ImageFacts
 from gate.policy.engines import create_engine
 from gate.policy.interface import Engine
 from gate.reference import ImageRef

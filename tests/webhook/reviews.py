@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from gate.webhook.kinds import KINDS as POD_BEARING
+
 COMPLIANT = (
     "us-docker.pkg.dev/gate-samples/apps/hello@"
     "sha256:17ba705e6e26aa201bbda278d9a077a125f955cd3c2195d939c6faf821584542"
@@ -22,16 +24,10 @@ COMPLIANT = (
 TAG_ONLY = "nginx:latest"
 BREAK_GLASS = "alpha.image-policy.k8s.io/break-glass"
 
-# kind: (group, version, resource, path of the pod spec, path of the pod template metadata)
+# kind: (group, version, resource, path of the pod spec), from gate's one kinds table, so
+# every kind it handles is sent in a review by the tests that go through them all.
 KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
-    "Pod": ("", "v1", "pods", ("spec",)),
-    "Deployment": ("apps", "v1", "deployments", ("spec", "template", "spec")),
-    "ReplicaSet": ("apps", "v1", "replicasets", ("spec", "template", "spec")),
-    "StatefulSet": ("apps", "v1", "statefulsets", ("spec", "template", "spec")),
-    "DaemonSet": ("apps", "v1", "daemonsets", ("spec", "template", "spec")),
-    "Job": ("batch", "v1", "jobs", ("spec", "template", "spec")),
-    "CronJob": ("batch", "v1", "cronjobs", ("spec", "jobTemplate", "spec", "template", "spec")),
-    "ReplicationController": ("", "v1", "replicationcontrollers", ("spec", "template", "spec")),
+    k.kind: (k.group, k.version, k.plural, k.pod_spec) for k in POD_BEARING
 }
 
 

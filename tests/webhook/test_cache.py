@@ -9,8 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from gate.errors import GateError
-from gate.evaluate import FactSource
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import FactSource, ImageFacts
 from gate.reference import ImageRef, parse_reference
 from gate.webhook.cache import CachedFacts, TimedOut, TTLCache
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gate.errors import GateError
-from gate.facts.metadata import ImageFacts
+from gate.facts.interface import ImageFacts
 from gate.facts.provenance.bundle import KeylessVerifier
 from gate.facts.provenance.interface import Evidence, EvidenceSource
 from gate.facts.provenance.judge import Judge

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.errors import InputError
-from gate.facts.metadata import Platform as PlatformFacts
+from gate.facts.interface import Platform as PlatformFacts
 from gate.facts.metadata import config_facts
 from gate.facts.registry.interface import (
     Deadline,

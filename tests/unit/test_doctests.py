@@ -1,0 +1,32 @@
+"""The usage examples in the module docstrings of gate's core (evaluation, facts, kinds,
+engines, lint and output) run and say what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "gate.evaluate",
+    "gate.facts.interface",
+    "gate.facts.local",
+    "gate.webhook.kinds",
+    "gate.policy.opa",
+    "gate.policy.opa.connection",
+    "gate.policy.opa.engine",
+    "gate.policy.opa.errors",
+    "gate.lint.decision",
+    "gate.lint.output",
+    "gate.lint.run",
+    "gate.report.interface",
+    "gate.report.decision",
+    "gate.attest.output",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
