@@ -180,3 +180,19 @@ def test_fail_open_admits_a_timeout_with_a_warning(make_app: AppFactory) -> None
     # Violations are not errors: fail-open never admits them.
     tagged = answer(client, review(workload("Pod", TAG_ONLY)))["response"]
     assert tagged["allowed"] is False
+
+
+def test_a_pod_of_a_thousand_distinct_images_is_decided_on_its_images(
+    make_app: AppFactory, any_digest_facts: TrialFacts
+) -> None:
+    # Issue 14: decided on its images within the default budget, not denied for time.
+    # The facts are at hand (warm) and no decision is cached: every image is evaluated.
+    client = make_app(facts=any_digest_facts, decision_cache_ttl=0).test_client()
+    images = [f"{COMPLIANT.split('@')[0]}-{i}@sha256:{i:064x}" for i in range(1000)]
+    assert answer(client, review(workload("Pod", *images)))["response"]["allowed"] is True
+
+    images[500] = TAG_ONLY
+    denied = answer(client, review(workload("Pod", *images)))["response"]
+    message = denied["status"]["message"]
+    assert denied["allowed"] is False and "time budget" not in message
+    assert "app500" in message and TAG_ONLY in message
