@@ -212,9 +212,12 @@ class Cluster:
     >>> cluster.kubectl("get", "namespaces").stdout      # doctest: +SKIP
     """
 
-    def __init__(self, binaries: Binaries, workdir: Path) -> None:
+    def __init__(
+        self, binaries: Binaries, workdir: Path, apiserver_args: Sequence[str] = ()
+    ) -> None:
         self.binaries = binaries
         self.workdir = workdir
+        self.apiserver_args = tuple(apiserver_args)  # added to kube-apiserver's flags
         self.pki_dir = workdir / "pki"
         self.ca = CertificateAuthority(self.pki_dir, "kubernetes-ca")
         self.admin: KeyPair = self.ca.issue(
@@ -278,6 +281,7 @@ class Cluster:
             f"--service-cluster-ip-range={SERVICE_CLUSTER_IP_RANGE}",
             "--allow-privileged=true",
             "--profiling=false",
+            *self.apiserver_args,
         ]
         self.apiserver = Process("kube-apiserver", argv, self.workdir / "kube-apiserver.log")
 
