@@ -5,7 +5,8 @@
 #   pip compiles them from source, which is slow, needs a toolchain in the image and can
 #   behave differently at run time. A stage built on Alpine (alpine, or a tag with
 #   "alpine") that has Python and installs a build toolchain or a package known to be
-#   compiled (data.gate.params.dockerfile.alpine_python.packages) gets a warning.
+#   compiled (data.gate.params.dockerfile.alpine_python.packages, defaults in data.json)
+#   gets a warning. Without that list only a toolchain install is reported.
 # custom:
 #   id: GATE-DF-008
 #   severity: low
@@ -17,10 +18,7 @@ package gate.dockerfile.alpine_python
 
 import data.gate.dockerfile.lib.lint
 
-_packages := lint.param(["dockerfile", "alpine_python", "packages"], [
-	"numpy", "pandas", "scipy", "cryptography", "psycopg2", "lxml", "grpcio",
-	"pillow", "orjson", "uvloop", "pyyaml", "cffi", "bcrypt",
-])
+_packages := lint.array_at(lint.dockerfile, ["alpine_python", "packages"])
 
 _toolchain := concat("", [
 	`(^|[\s;&|(])apk\s+[^;&|]*\badd\b[^;&|]*\s`,

@@ -3,7 +3,8 @@
 # description: |
 #   A tag can be moved to other content at any time; FROM image:tag@sha256:... builds on
 #   the same bytes until someone updates the digest (Renovate and Dependabot do).
-#   data.gate.params.dockerfile.base_digest.action is "warn" (default), "deny" or "off".
+#   data.gate.params.dockerfile.base_digest.action is "warn" (the default, in data.json),
+#   "deny" or "off"; a missing or unknown action denies.
 # custom:
 #   id: GATE-DF-004
 #   severity: low
@@ -15,7 +16,9 @@ package gate.dockerfile.base_digest
 
 import data.gate.dockerfile.lib.lint
 
-_action := lint.param(["dockerfile", "base_digest", "action"], "warn")
+_warn_only if lint.dockerfile.base_digest.action == "warn"
+
+_off if lint.dockerfile.base_digest.action == "off"
 
 _unpinned contains lint.finding(msg, stage.line) if {
 	some stage in input.stages
@@ -28,15 +31,16 @@ _unpinned contains lint.finding(msg, stage.line) if {
 }
 
 # METADATA
-# description: Unpinned bases, when the action is "deny".
+# description: Unpinned bases, when the action is "deny" (or missing, or unknown).
 violation contains finding if {
-	_action == "deny"
+	not _warn_only
+	not _off
 	some finding in _unpinned
 }
 
 # METADATA
 # description: Unpinned bases, when the action is "warn".
 warning contains finding if {
-	_action == "warn"
+	_warn_only
 	some finding in _unpinned
 }

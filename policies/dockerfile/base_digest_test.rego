@@ -25,3 +25,12 @@ test_off_reports_nothing if {
 test_pinned_base_passes if {
 	count(base_digest.warning) == 0 with input as build.single(build.slim, [])
 }
+
+test_a_missing_or_unknown_action_denies if {
+	build.lines(base_digest.violation) == {1} with input as _unpinned
+		with data.gate.params.dockerfile.base_digest as null
+	build.lines(base_digest.violation) == {1} with input as _unpinned
+		with data.gate.params.dockerfile.base_digest.action as "block"
+	count(base_digest.warning) == 0 with input as _unpinned
+		with data.gate.params.dockerfile.base_digest as null
+}

@@ -5,7 +5,9 @@
 #   Artifact Registry. Bases in data.gate.params.dockerfile.base_images.exceptions
 #   (default gcr.io/distroless/** and Docker Official Images) are exempt: distroless is
 #   published there by Google. The action is the image policies' parameter
-#   data.gate.params.gcr.action: "warn" (default) or anything else to deny.
+#   data.gate.params.gcr.action: "warn" (the default, in data.json) or anything else to
+#   deny; a missing action denies, and without exceptions only distroless on gcr.io is
+#   reported too.
 # custom:
 #   id: GATE-DF-005
 #   severity: low
@@ -16,8 +18,9 @@
 package gate.dockerfile.base_gcr
 
 import data.gate.dockerfile.lib.lint
+import data.gate.lib.params
 
-_warn_only if lint.param(["gcr", "action"], "warn") == "warn"
+_warn_only if params.of("gcr").action == "warn"
 
 _on_gcr(host) if lower(host) == "gcr.io"
 
@@ -35,7 +38,7 @@ _findings contains lint.finding(msg, stage.line) if {
 }
 
 # METADATA
-# description: A Container Registry base, when the action is not "warn".
+# description: A Container Registry base, when the action is not "warn" (a missing action denies).
 violation contains finding if {
 	not _warn_only
 	some finding in _findings

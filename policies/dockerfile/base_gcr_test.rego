@@ -27,3 +27,13 @@ test_look_alike_hosts_are_not_container_registry if {
 	count(base_gcr.warning) == 0 with input as _on("gcr.io.evil.example", "x/y")
 	count(base_gcr.warning) == 0 with input as _on("us-docker.pkg.dev", "p/r/y")
 }
+
+test_a_missing_action_denies if {
+	build.lines(base_gcr.violation) == {1} with input as _on("gcr.io", "my-project/base")
+		with data.gate.params.gcr as {}
+}
+
+test_without_exceptions_distroless_on_gcr_is_reported if {
+	build.lines(base_gcr.warning) == {1} with input as _on("gcr.io", "distroless/static-debian12")
+		with data.gate.params.dockerfile.base_images as null
+}

@@ -4,8 +4,9 @@
 #   The same approved patterns as the image policies (data.gate.params.registries.approved,
 #   globs over registry/repository; the default, *-docker.pkg.dev/**, is in data.json
 #   alone, and without it nothing is approved), plus the exceptions in
-#   data.gate.params.dockerfile.base_images.exceptions (default gcr.io/distroless/** and
-#   the Docker Official Images, docker.io/library/*).
+#   data.gate.params.dockerfile.base_images.exceptions (default, in data.json too,
+#   gcr.io/distroless/** and the Docker Official Images, docker.io/library/*). Without
+#   either parameter, the bases it lists are not approved.
 # custom:
 #   id: GATE-DF-006
 #   severity: high
@@ -16,8 +17,9 @@
 package gate.dockerfile.base_registry
 
 import data.gate.dockerfile.lib.lint
+import data.gate.lib.params
 
-_approved := lint.param(["registries", "approved"], [])
+_approved := lint.array_at(params.of("registries"), ["approved"])
 
 # METADATA
 # description: A base image that no approved pattern and no exception matches.

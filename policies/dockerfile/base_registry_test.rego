@@ -32,8 +32,8 @@ test_exceptions_are_a_parameter if {
 
 test_without_approved_patterns_only_the_exceptions_pass if {
 	count(base_registry.violation) == 1 with input as _on("us-docker.pkg.dev", "p/r/app")
-		with data.gate.params as {}
+		with data.gate.params.registries as {}
 
 	count(base_registry.violation) == 0 with input as _on("docker.io", "library/python")
-		with data.gate.params as {}
+		with data.gate.params.registries as {}
 }

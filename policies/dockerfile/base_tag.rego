@@ -2,8 +2,9 @@
 # title: base image has a specific tag
 # description: |
 #   A FROM without a tag pulls the implicit "latest"; "latest" and the other tags in
-#   data.gate.params.tags.disallowed (the image policies' parameter) move with every
-#   upstream release. A FROM whose image depends on a build argument without a default
+#   data.gate.params.tags.disallowed (the image policies' parameter, default ["latest"] in
+#   data.json) move with every upstream release; without that parameter only a FROM with
+#   no tag is reported. A FROM whose image depends on a build argument without a default
 #   cannot be checked and is a warning; a reference that is not valid is a violation.
 # custom:
 #   id: GATE-DF-003
@@ -15,9 +16,11 @@
 package gate.dockerfile.base_tag
 
 import data.gate.dockerfile.lib.lint
+import data.gate.lib.params
 
 _disallowed contains lower(tag) if {
-	some tag in lint.param(["tags", "disallowed"], ["latest"])
+	some tag in lint.array_at(params.of("tags"), ["disallowed"])
+	is_string(tag)
 }
 
 # METADATA

@@ -46,3 +46,10 @@ test_stages_and_scratch_are_not_images if {
 	count(base_tag.violation) == 0 with input as doc
 	count(base_tag.warning) == 0 with input as doc
 }
+
+test_without_disallowed_tags_only_a_missing_tag_is_reported if {
+	latest := build.single(build.image("alpine:latest", "docker.io", "library/alpine", "latest", ""), [])
+	count(base_tag.violation) == 0 with input as latest with data.gate.params.tags as {}
+	untagged := build.single(build.image("alpine", "docker.io", "library/alpine", "", ""), [])
+	count(base_tag.violation) == 1 with input as untagged with data.gate.params.tags as {}
+}

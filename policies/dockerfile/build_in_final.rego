@@ -4,7 +4,8 @@
 #   A compiler run in the final stage (or a stage it is built FROM) ships the toolchain,
 #   the sources and the build caches with the application. The build commands are
 #   regular expressions in data.gate.params.dockerfile.build_commands (go build, cargo
-#   build, mvn package, gradle build, npm run build, dotnet publish, ...).
+#   build, mvn package, gradle build, npm run build, dotnet publish, ...; the defaults are
+#   in data.json). Without that list there is nothing to look for and nothing is reported.
 # custom:
 #   id: GATE-DF-015
 #   severity: medium
@@ -16,17 +17,7 @@ package gate.dockerfile.build_in_final
 
 import data.gate.dockerfile.lib.lint
 
-_p := `(^|[\s;&|(/])`
-
-_builds := lint.param(["dockerfile", "build_commands"], [
-	concat("", [_p, `go\s+(build|install)\b`]),
-	concat("", [_p, `cargo\s+(build|install)\b`]),
-	concat("", [_p, `mvnw?\s+[^;&|]*\b(package|install|verify)\b`]),
-	concat("", [_p, `(gradle|gradlew)\s+[^;&|]*\b(build|assemble|jar|bootJar|installDist)\b`]),
-	concat("", [_p, `(npm|pnpm)\s+run\s+build\b`]),
-	concat("", [_p, `yarn\s+(run\s+)?build\b`]),
-	concat("", [_p, `dotnet\s+(build|publish)\b`]),
-])
+_builds := lint.array_at(lint.dockerfile, ["build_commands"])
 
 # METADATA
 # description: A build command in a stage that becomes the final image.

@@ -4,7 +4,8 @@
 #   A COPY of the whole build context before the dependency install (npm ci, pip
 #   install -r, go mod download, ...) in the same stage means every source change
 #   invalidates the cached dependency layer. The install commands are regular
-#   expressions in data.gate.params.dockerfile.dependency_install.
+#   expressions in data.gate.params.dockerfile.dependency_install (defaults in data.json);
+#   without that list there is nothing to look for and nothing is reported.
 # custom:
 #   id: GATE-DF-002
 #   severity: low
@@ -16,19 +17,7 @@ package gate.dockerfile.copy_before_install
 
 import data.gate.dockerfile.lib.lint
 
-_prefix := `(^|[\s;&|(/])`
-
-_installs := lint.param(["dockerfile", "dependency_install"], [
-	concat("", [_prefix, `(npm|pnpm)\s+(ci|install|i)(\s+-\S+)*\s*($|[;&|)])`]),
-	concat("", [_prefix, `yarn(\s+install)?(\s+-\S+)*\s*($|[;&|)])`]),
-	concat("", [_prefix, `pip[0-9.]*\s+install\s[^;&|]*(-r|--requirement)[\s=]`]),
-	concat("", [_prefix, `(poetry|pipenv)\s+install\b`]),
-	concat("", [_prefix, `uv\s+sync\b`]),
-	concat("", [_prefix, `go\s+mod\s+download\b`]),
-	concat("", [_prefix, `(bundle|composer)\s+install\b`]),
-	concat("", [_prefix, `cargo\s+fetch\b`]),
-	concat("", [_prefix, `mvnw?\s+[^;&|]*dependency:(go-offline|resolve)`]),
-])
+_installs := lint.array_at(lint.dockerfile, ["dependency_install"])
 
 # [copy line, copy text, install line, install command] in one stage.
 _late_installs contains [instruction.line, source, run.line, run.command] if {

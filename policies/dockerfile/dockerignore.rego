@@ -3,8 +3,9 @@
 # description: |
 #   The build context is everything beside the Dockerfile; COPY . copies all of it into
 #   a layer. A .dockerignore must exclude at least the sample paths in
-#   data.gate.params.dockerfile.dockerignore.must_exclude (default .git, .env files,
-#   node_modules, SSH and TLS keys). A missing or incomplete file is a violation when a
+#   data.gate.params.dockerfile.dockerignore.must_exclude (default, in data.json, .git,
+#   .env files, node_modules, SSH and TLS keys; without it only a missing .dockerignore is
+#   reported). A missing or incomplete file is a violation when a
 #   COPY or ADD takes the whole context, and a warning otherwise (the context still
 #   reaches the builder, and Cloud Build uploads it to a bucket).
 # custom:
@@ -18,10 +19,7 @@ package gate.dockerfile.dockerignore
 
 import data.gate.dockerfile.lib.lint
 
-_must_exclude := lint.param(
-	["dockerfile", "dockerignore", "must_exclude"],
-	[".git", ".env", ".env.production", "node_modules", "id_rsa", "server.key", "private-key.pem"],
-)
+_must_exclude := lint.array_at(lint.dockerfile, ["dockerignore", "must_exclude"])
 
 _patterns := input.dockerignore.patterns if is_object(input.dockerignore)
 

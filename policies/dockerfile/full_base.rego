@@ -5,7 +5,9 @@
 #   managers and hundreds of packages the application does not need at run time: more
 #   size, more CVEs. The final stage's base (through any FROM of an earlier stage)
 #   should be a -slim or -alpine variant, or distroless. The images and the variant
-#   markers are data.gate.params.dockerfile.full_size.images and .slim_markers.
+#   markers are data.gate.params.dockerfile.full_size.images and .slim_markers (defaults
+#   in data.json). Without the images nothing is full-size; without the markers no tag
+#   counts as slim, so every listed image is reported.
 # custom:
 #   id: GATE-DF-007
 #   severity: medium
@@ -17,14 +19,9 @@ package gate.dockerfile.full_base
 
 import data.gate.dockerfile.lib.lint
 
-_images := lint.param(["dockerfile", "full_size", "images"], [
-	"docker.io/library/python", "docker.io/library/node", "docker.io/library/golang",
-	"docker.io/library/rust", "docker.io/library/ruby", "docker.io/library/php",
-	"docker.io/library/openjdk", "docker.io/library/maven", "docker.io/library/gradle",
-	"docker.io/library/perl", "docker.io/library/buildpack-deps",
-])
+_images := lint.array_at(lint.dockerfile, ["full_size", "images"])
 
-_markers := lint.param(["dockerfile", "full_size", "slim_markers"], ["slim", "alpine"])
+_markers := lint.array_at(lint.dockerfile, ["full_size", "slim_markers"])
 
 _slim(tag) if {
 	some marker in _markers

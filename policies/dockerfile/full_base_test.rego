@@ -37,3 +37,8 @@ test_the_origin_of_a_final_stage_built_from_a_stage_counts if {
 	])
 	build.lines(full_base.violation) == {4} with input as doc
 }
+
+test_without_slim_markers_every_listed_image_is_full_size if {
+	count(full_base.violation) == 1 with input as build.single(_python("3.12-slim"), [])
+		with data.gate.params.dockerfile.full_size.slim_markers as null
+}

@@ -45,3 +45,11 @@ test_policies_outside_the_catalog_do_not_count if {
 	decision := main.decision with input as _unpinned_root with data.gate.lint_catalog as {}
 	decision.allowed == true
 }
+
+test_without_dockerfile_parameters_the_decision_fails_closed if {
+	decision := main.decision with input as _unpinned_root
+		with data.gate.lint_catalog as _catalog
+		with data.gate.params.dockerfile as null
+	[v.id | some v in decision.violations] == ["GATE-DF-004", "GATE-DF-012"]
+	decision.warnings == []
+}

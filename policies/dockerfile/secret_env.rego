@@ -7,7 +7,8 @@
 #   minus .allowed names such as *_FILE or *_URL) with a value, or any value that looks
 #   like a credential (.values: AWS, GitHub, Google, Slack keys, private keys), is a
 #   violation; a secret-like ARG without a default is a warning. Messages never repeat
-#   the value.
+#   the value. The defaults are in data.json; without .names or .values that check finds
+#   nothing, without .allowed no name is excused.
 # custom:
 #   id: GATE-DF-010
 #   severity: critical
@@ -19,27 +20,11 @@ package gate.dockerfile.secret_env
 
 import data.gate.dockerfile.lib.lint
 
-_secrets := object.union(
-	{
-		"names": [concat("", [
-			`(?i)(^|_)(password|passwd|secret|secrets|token|apikey|api_key|access_key|`,
-			`private_key|secret_key|client_secret|ssh_key|credential|credentials|auth)(_|$)`,
-		])],
-		"allowed": [`(?i)(^|_)(file|path|dir|url|uri|endpoint|host|id|name|user|username|version|type|public|length)(_|$)`],
-		"values": [
-			`AKIA[0-9A-Z]{16}`,
-			`gh[pousr]_[A-Za-z0-9]{36,}`,
-			`github_pat_[A-Za-z0-9_]{22,}`,
-			`glpat-[0-9A-Za-z_-]{20,}`,
-			`xox[abposr]-[A-Za-z0-9-]{10,}`,
-			`AIza[0-9A-Za-z_-]{35}`,
-			`sk_live_[0-9A-Za-z]{24,}`,
-			`npm_[A-Za-z0-9]{36}`,
-			`-----BEGIN ([A-Z]+ )?PRIVATE KEY-----`,
-		],
-	},
-	lint.param(["dockerfile", "secrets"], {}),
-)
+_names := lint.array_at(lint.dockerfile, ["secrets", "names"])
+
+_allowed := lint.array_at(lint.dockerfile, ["secrets", "allowed"])
+
+_values := lint.array_at(lint.dockerfile, ["secrets", "values"])
 
 _declarations contains [var, "ARG"] if some var in input.args
 
@@ -50,8 +35,8 @@ _declarations contains [var, instruction.cmd] if {
 }
 
 _secret_name(name) if {
-	lint.matches_any(_secrets.names, name)
-	not lint.matches_any(_secrets.allowed, name)
+	lint.matches_any(_names, name)
+	not lint.matches_any(_allowed, name)
 }
 
 # METADATA
@@ -72,7 +57,7 @@ violation contains lint.finding(msg, var.line) if {
 violation contains lint.finding(msg, var.line) if {
 	some [var, cmd] in _declarations
 	not _secret_name(var.name)
-	lint.matches_any(_secrets.values, var.value)
+	lint.matches_any(_values, var.value)
 	msg := sprintf(
 		"%s %s (line %d) has a value that looks like a credential; expected a secret mount",
 		[cmd, var.name, var.line],

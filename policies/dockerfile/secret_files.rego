@@ -5,7 +5,8 @@
 #   context puts it into a layer; a later RUN rm hides it from the final filesystem but
 #   not from the image history. Base names are matched case-insensitively against
 #   data.gate.params.dockerfile.secret_files.names, minus .allowed (.env.example and
-#   other templates).
+#   other templates); the defaults are in data.json. Without .names nothing is reported,
+#   without .allowed no template is excused.
 # custom:
 #   id: GATE-DF-011
 #   severity: critical
@@ -17,31 +18,18 @@ package gate.dockerfile.secret_files
 
 import data.gate.dockerfile.lib.lint
 
-_files := object.union(
-	{
-		"names": [
-			`^\.env(\..+)?$`,
-			`^id_(rsa|dsa|ecdsa|ed25519)$`,
-			`\.(key|p12|pfx|jks|keystore|ppk)$`,
-			`(key|priv)[^/]*\.pem$`,
-			`^(credentials|credentials\.json|\.git-credentials|\.netrc|\.npmrc|\.pypirc|\.dockercfg|\.htpasswd|kubeconfig)$`,
-			`(^|[-_.])(client_secret|service[-_]?account|sa[-_]?key|gcp[-_]?key)[^/]*\.json$`,
-			`^\.(ssh|aws|gnupg|kube|docker)$`,
-			`(^|[._-])secrets?([._-]|$)`,
-		],
-		"allowed": [`\.(example|sample|template|dist|defaults?)$`],
-	},
-	lint.param(["dockerfile", "secret_files"], {}),
-)
+_names := lint.array_at(lint.dockerfile, ["secret_files", "names"])
+
+_allowed_names := lint.array_at(lint.dockerfile, ["secret_files", "allowed"])
 
 _secret_file(name) if {
 	not _allowed(name)
-	some expression in _files.names
+	some expression in _names
 	regex.match(concat("", ["(?i)", expression]), name)
 }
 
 _allowed(name) if {
-	some expression in _files.allowed
+	some expression in _allowed_names
 	regex.match(concat("", ["(?i)", expression]), name)
 }
 

@@ -1,23 +1,31 @@
 # METADATA
 # title: Dockerfile lint helpers
 # description: |
-#   Shared by the Dockerfile policies: the finding shape, parameters with their
-#   defaults, and the questions most rules ask about a Dockerfile (which COPY takes the
-#   whole build context, which base images are exempt). Not a policy: it has no
-#   catalog entry.
+#   Shared by the Dockerfile policies: the finding shape, their parameters (read through
+#   gate.lib.params; the defaults are in data.json alone) and the questions most rules ask
+#   about a Dockerfile (which COPY takes the whole build context, which base images are
+#   exempt). Not a policy: it has no catalog entry.
 package gate.dockerfile.lib.lint
 
-default _params := {}
-
-_params := data.gate.params if is_object(data.gate.params)
+import data.gate.lib.params
 
 default _file := ""
 
 _file := input.file if is_string(input.file)
 
 # METADATA
-# description: The parameter at path under data.gate.params, or fallback when it is not set.
-param(path, fallback) := object.get(_params, path, fallback)
+# description: The Dockerfile policies' parameters, data.gate.params.dockerfile ({} when there are none).
+dockerfile := params.of("dockerfile")
+
+# METADATA
+# description: |
+#   The list at path in parameters (from params.of), or [] when it is missing or not a list.
+#   The defaults are in data.json alone: a policy set served without them checks less or more,
+#   as each policy's description says, and never fails on a missing value.
+array_at(parameters, path) := value if {
+	value := object.get(parameters, path, null)
+	is_array(value)
+} else := []
 
 # METADATA
 # description: A finding with every key both engines return; image, platform and container are "" in a Dockerfile.
@@ -28,8 +36,8 @@ finding(msg, line) := {"msg": msg, "file": _file, "line": line, "image": "", "pl
 final_stage := input.stages[count(input.stages) - 1]
 
 # METADATA
-# description: Base images trusted whatever their registry (globs over registry/repository).
-base_exceptions := param(["dockerfile", "base_images", "exceptions"], ["gcr.io/distroless/**", "docker.io/library/*"])
+# description: Base images trusted whatever their registry (globs over registry/repository); none when unset.
+base_exceptions := array_at(dockerfile, ["base_images", "exceptions"])
 
 # METADATA
 # description: True when a COPY or ADD reads from the build context (no --from).
