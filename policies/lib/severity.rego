@@ -21,6 +21,18 @@ ranks := {
 }
 
 # METADATA
+# scope: document
+# description: The severity names, upper case.
+names := object.keys(ranks)
+
+# METADATA
+# scope: document
+# description: |
+#   The rank each severity name decides with: its own, UNSPECIFIED's that of
+#   unspecified_as (rank(name) for every name, as one table).
+decision_ranks := object.union(ranks, {"UNSPECIFIED": ranks[unspecified_as]})
+
+# METADATA
 # description: Rank of every threshold; a finding violates when its rank is greater.
 thresholds := {
 	"BLOCK_ALL": -1,
