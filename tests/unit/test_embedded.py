@@ -56,6 +56,14 @@ def test_builtin_error_is_strict_and_denies(tmp_path: Path) -> None:
     assert "Stack backtrace" not in decision.errors[0].message
 
 
+def test_a_document_json_cannot_hold_is_an_engine_error_and_denies(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path)
+    for value in (float("nan"), float("inf"), object()):
+        decision = engine.evaluate({"n": value, "s": "0"})
+        assert not decision.allowed
+        assert decision.errors[0].kind == "engine"
+
+
 def test_undefined_decision_denies(tmp_path: Path) -> None:
     decision = engine_for(tmp_path, main="package gate.main\n\ndecision := 1 if false\n").evaluate(
         {}
