@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -46,6 +47,21 @@ def test_allow_and_deny(tmp_path: Path) -> None:
     assert not denied.allowed
     assert [v.message for v in denied.violations] == ["bad 2"]
     assert denied.entry_point == "eval" and denied.engine == "embedded"
+
+
+def test_a_result_keeps_the_findings_it_lists(tmp_path: Path) -> None:
+    listing = POLICY.replace(
+        'violation contains {"msg": "number"}',
+        'violation contains {"msg": "many", "findings": input.found} if count(input.found) > 0\n\n'
+        'violation contains {"msg": "number"}',
+    )
+    found = [{"id": "CVE-1", "fixable": True}, {"id": "CVE-2", "fixable": False}]
+    decision = engine_for(tmp_path, policy=listing).evaluate({"n": 1, "s": "0", "found": found})
+    [violation] = decision.violations
+    assert violation.findings == tuple(found)
+    document = json.loads(json.dumps(decision.to_dict()))
+    assert document["violations"][0]["findings"] == found  # JSON: every finding
+    assert len({violation, violation}) == 1  # hashable, as lint's sets need
 
 
 def test_builtin_error_is_strict_and_denies(tmp_path: Path) -> None:
