@@ -33,3 +33,20 @@ def test_bench_eval_quick() -> None:
         assert all(float(row[4]) > 0 for row in rows), out  # evaluations per second
     assert "OPA (REST) / embedded" in out
     assert "cost per added finding" in out
+
+
+def test_bench_decision_costs_runs() -> None:
+    """``bench/decision_costs.py`` (where a decision's time goes) runs on the shipped policies."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "bench" / "decision_costs.py"), "--sizes", "0", "10"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "per step" in out and "set_input(dict)" in out
+    assert "+ gate.policies.vulnerabilities" in out
