@@ -17,6 +17,7 @@
 package gate.policies.registries
 
 import data.gate.lib.context
+import data.gate.lib.params
 import data.gate.lib.patterns
 
 # METADATA
@@ -26,7 +27,10 @@ import data.gate.lib.patterns
 #   none when it is not a list. gate.main.fetchable reads them too.
 default approved := []
 
-approved := data.gate.params.registries.approved if is_array(data.gate.params.registries.approved)
+approved := configured if {
+	configured := params.of("registries").approved
+	is_array(configured)
+}
 
 # Read from input as a whole (always defined): OPA evaluates "not f(x)" with an undefined
 # x as undefined, regorus as true, so an argument must never be undefined. A missing or
