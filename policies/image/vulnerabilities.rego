@@ -254,6 +254,19 @@ violation contains context.result(msg, "") if {
 }
 
 # METADATA
+# description: A finished scan whose findings are not a list (gate always builds one) denies.
+violation contains context.result(msg, "") if {
+	is_object(_scan)
+	_status(_scan) == "FINISHED_SUCCESS"
+	found := object.get(_scan, "findings", [])
+	not is_array(found)
+	msg := sprintf("%s: the scan's findings are not a list (type %s); %s", [
+		context.subject(""), type_name(found),
+		"expected input.image.vulnerabilities.findings to be a list of findings",
+	])
+}
+
+# METADATA
 # description: The scan did not finish successfully.
 violation contains context.result(_status_message(_scan), "") if {
 	_scan != null

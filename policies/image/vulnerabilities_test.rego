@@ -257,6 +257,14 @@ test_findings_outside_the_schema_come_last if {
 	second.id == "CVE-2"
 }
 
+test_findings_that_are_not_a_list_deny if {
+	doc := _input(object.union(_scan("FINISHED_SUCCESS", "", []), {"findings": {"a": _libidn2}}))
+	[v.msg | some v in vulnerabilities.violation with input as doc] == [concat("", [
+		"image ghcr.io/aquasecurity/trivy-test-images:debian-buster: the scan's findings are not a list (type object); ",
+		"expected input.image.vulnerabilities.findings to be a list of findings",
+	])]
+}
+
 test_no_scan_result if {
 	doc := _input(null)
 	vulnerabilities.violation == {{
