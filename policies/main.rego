@@ -17,26 +17,37 @@ default _catalog := {}
 _catalog := data.gate.catalog if is_object(data.gate.catalog)
 
 # What each result of a policy is described with: the policy's name and catalog entry.
-# Built once per evaluation, not once per finding. A policy whose entry lacks a field
-# has no description, and its results are left out.
-_descriptions[name] := {
+# Built only for a policy that has results. A policy whose entry lacks a field has no
+# description, and its results are left out.
+_description(name) := {
 	"policy": name,
 	"id": meta.id,
 	"severity": meta.severity,
 	"title": meta.title,
 	"remediation": meta.remediation,
 } if {
-	some name, meta in _catalog
+	meta := _catalog[name]
 }
 
-# The described results of kind ("violation" or "warning") of the policies in names;
-# policies is data.gate.policies, or the part of it that names covers.
-_results(names, policies, kind) := {object.union(description, finding) |
+# The described violations and warnings of the policies in names; policies is
+# data.gate.policies, read as a whole (see the decision rule).
+_violations(names, policies) := [object.union(description, finding) |
 	some name in names
-	description := _descriptions[name]
 	policy := policies[name]
-	some finding in policy[kind]
-}
+	found := policy.violation
+	count(found) > 0
+	description := _description(name)
+	some finding in found
+]
+
+_warnings(names, policies) := [object.union(description, finding) |
+	some name in names
+	policy := policies[name]
+	found := policy.warning
+	count(found) > 0
+	description := _description(name)
+	some finding in found
+]
 
 _all_names := object.keys(_catalog)
 
@@ -87,16 +98,18 @@ _covers(exemption, id) if {
 	id in exemption.policies
 }
 
-# The reasons are looked up once per policy id, not once per finding.
-_split(names, policies) := {
-	"violations": [v | some v in violations; reasons[v.id] == []],
-	"exempted": [object.union(v, {"reason": concat("; ", reasons[v.id])}) |
+# The violations an exemption covers, and the others, as [kept, exempted]. Without an
+# exemption that matches the image (the usual case) nothing is looked up. The reasons
+# are looked up once per policy id, not once per finding.
+_exempt(violations) := [violations, []] if {
+	count(_matching_exemptions) == 0
+} else := [
+	[v | some v in violations; reasons[v.id] == []],
+	[object.union(v, {"reason": concat("; ", reasons[v.id])}) |
 		some v in violations
 		reasons[v.id] != []
 	],
-	"warnings": [w | some w in _results(names, policies, "warning")],
-} if {
-	violations := _results(names, policies, "violation")
+] if {
 	reasons := {id: _exemption_reasons(id) | some id in {v.id | some v in violations}}
 }
 
@@ -117,12 +130,14 @@ _nothing_evaluated(names) := [v |
 	}
 ]
 
-_decide(names, policies) := object.union(parts, {
-	"violations": violations,
+_decide(names, policies) := {
 	"allowed": count(violations) == 0,
-}) if {
-	parts := _split(names, policies)
-	violations := array.concat(parts.violations, _nothing_evaluated(names))
+	"violations": violations,
+	"warnings": _warnings(names, policies),
+	"exempted": exempted,
+} if {
+	[kept, exempted] := _exempt(_violations(names, policies))
+	violations := array.concat(kept, _nothing_evaluated(names))
 }
 
 # METADATA
@@ -139,7 +154,8 @@ decision := _decide(_all_names, data.gate.policies)
 reference_decision := _decide(_reference_names, _reference_policies)
 
 # Only the reference-scoped packages: OPA evaluates no image policy for this decision
-# (the embedded engine answers it from an engine that has none).
+# (the embedded engine answers it from an engine that has none), so an error in an image
+# policy cannot fail it.
 _reference_policies[name] := data.gate.policies[name] if some name in _reference_names
 
 # METADATA

@@ -163,7 +163,7 @@ class EmbeddedEngine(Engine):
             policy_set = self.prepare()
             engine = build_regorus(policy_set, modules=decision_modules(policy_set, scope))
             engines[scope] = engine
-        return _evaluate(engine, json.dumps(document), scope.value)
+        return _evaluate(engine, _input_json(document), scope.value)
 
     def fetchable(self) -> tuple[str, ...]:
         """``data.gate.main.fetchable``, evaluated once per policy set (it reads only data)."""
@@ -186,6 +186,23 @@ class EmbeddedEngine(Engine):
             cached = (fingerprint, _scope_engines(policy_set))
             self._local.engines = cached
         return cached
+
+
+def _input_json(document: Mapping[str, Any]) -> str:
+    """The document as JSON text; EngineError for a value JSON has no form for.
+
+    Not ``set_input(document)``, although regorus converts Python objects about a quarter
+    cheaper than ``json.dumps`` plus ``set_input_json`` (policies/README.md, Performance):
+    it takes NaN and Infinity, which Python's JSON parsers let into a document and OPA
+    refuses, so the embedded engine would judge a document OPA cannot.
+    """
+    try:
+        return json.dumps(document, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise EngineError(
+            f"the input document is not valid JSON: {exc}",
+            hint="a scan report or review carried a value JSON has no form for (NaN, Infinity)",
+        ) from exc
 
 
 def _evaluate(engine: Any, input_json: str, rule: str) -> Any:

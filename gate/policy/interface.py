@@ -72,12 +72,18 @@ class PolicyResult:
 
 @dataclass(frozen=True)
 class Finding(PolicyResult):
-    """One image policy result: a violation, a warning or an exempted violation."""
+    """One image policy result: a violation, a warning or an exempted violation.
+
+    ``findings`` holds the scan findings a result is about, when a policy lists them
+    (GATE-IMG-002 gives one violation per threshold broken: its message names the first
+    five, ``findings`` every one). They are not part of a finding's hash.
+    """
 
     image: str = ""
     platform: str = ""
     container: str = ""
     reason: str = ""  # exemption reason, for exempted findings only
+    findings: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
 
     @classmethod
     def from_rego(cls, raw: Mapping[str, Any]) -> Finding:
@@ -87,6 +93,7 @@ class Finding(PolicyResult):
             platform=str(raw.get("platform", "") or ""),
             container=str(raw.get("container", "") or ""),
             reason=str(raw.get("reason", "") or ""),
+            findings=tuple(dict(item) for item in rego_items(raw.get("findings"))),
         )
 
     def sort_key(self) -> tuple[str, ...]:

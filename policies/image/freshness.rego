@@ -17,21 +17,20 @@
 package gate.policies.freshness
 
 import data.gate.lib.context
+import data.gate.lib.params
 import data.gate.lib.rfc3339
 
-default _configured := {}
+_params := params.of("freshness")
 
-_configured := data.gate.params.freshness
+# A max_age_days that is missing or not a number makes every known age too old (Rego
+# orders every string above every number, so a string would pass every image).
+default _max_age_days := -1
 
-_defaults := {"max_age_days": 90, "action": "deny"}
-
-_params := object.union(_defaults, _configured)
+_max_age_days := _params.max_age_days if is_number(_params.max_age_days)
 
 # Timestamps are read by gate.lib.rfc3339, not time.parse_rfc3339_ns: a date that does not
 # exist ("2025-02-29T00:00:00Z") must make the creation time unknown, not fail evaluation.
 _evaluated_at := rfc3339.seconds(input.evaluated_at)
-
-_epoch(created) if startswith(created, "1970-01-01")
 
 # Each platform's creation time in seconds since the epoch, by platform index, read once.
 # Absent when the time is missing, names no real date and time, or is the
@@ -39,31 +38,25 @@ _epoch(created) if startswith(created, "1970-01-01")
 _created_at[i] := seconds if {
 	some i, p in input.image.platforms
 	seconds := rfc3339.seconds(p.config.created)
-	not _epoch(p.config.created)
+	not startswith(p.config.created, "1970-01-01")
 }
 
-# Whole days from creation to evaluation, for images created before the evaluation time
-# only: floor of a negative fraction differs between OPA (toward zero) and regorus.
-_too_old contains [platform, msg] if {
+# The platforms older than max_age_days, with their age in whole days. Only for images
+# created before the evaluation time: floor of a negative fraction differs between OPA
+# (toward zero) and regorus.
+_too_old[i] := age if {
 	some i, created_at in _created_at
 	_evaluated_at >= created_at
 	age := floor((_evaluated_at - created_at) / 86400)
-	age > _params.max_age_days
-	p := input.image.platforms[i]
-	platform := context.platform(p)
-	msg := sprintf(
-		"%s was created %s, %d days before the evaluation time %s; expected at most %v days",
-		[context.subject(platform), p.config.created, age, input.evaluated_at, _params.max_age_days],
-	)
+	age > _max_age_days
 }
 
-_warn_only if _params.action == "warn"
-
 # METADATA
-# description: Too old, when the action is not "warn".
-violation contains context.result(msg, platform) if {
+# description: Too old, when the action is not "warn" (a missing action denies).
+violation contains _too_old_result(p, age) if {
 	not _warn_only
-	some [platform, msg] in _too_old
+	some i, age in _too_old
+	p := input.image.platforms[i]
 }
 
 # METADATA
@@ -82,9 +75,10 @@ violation contains context.result(msg, "") if {
 
 # METADATA
 # description: Too old, when the action is "warn".
-warning contains context.result(msg, platform) if {
+warning contains _too_old_result(p, age) if {
 	_warn_only
-	some [platform, msg] in _too_old
+	some i, age in _too_old
+	p := input.image.platforms[i]
 }
 
 # METADATA
@@ -96,5 +90,18 @@ warning contains context.result(msg, platform) if {
 	msg := sprintf(
 		"%s: creation time unknown (config created is %v), so its age cannot be checked; expected an RFC 3339 build time",
 		[context.subject(platform), object.get(p.config, "created", null)],
+	)
+}
+
+_warn_only if _params.action == "warn"
+
+_too_old_result(p, age) := context.result(msg, platform) if {
+	platform := context.platform(p)
+	msg := sprintf(
+		"%s was created %s, %d days before the evaluation time %s; expected at most %v days",
+		[
+			context.subject(platform), p.config.created, age, input.evaluated_at,
+			object.get(_params, "max_age_days", null),
+		],
 	)
 }

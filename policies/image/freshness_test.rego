@@ -134,11 +134,16 @@ test_no_platforms_nothing_to_check if {
 	count(freshness.warning) == 0 with input as {"image": {"reference": _reference, "platforms": []}}
 }
 
-test_default_parameters_match_data_json if {
-	freshness._defaults == data.gate.params.freshness
+test_without_parameters_every_known_age_is_too_old if {
+	some v in freshness.violation with input as _input("2025-01-31T00:00:00Z", "2025-02-01T00:00:00Z")
+		with data.gate.params as {}
+
+	endswith(v.msg, "; expected at most null days")
 }
 
-test_defaults_apply_without_parameters if {
-	count(freshness.violation) == 1 with input as _input("2016-09-23T23:20:45.78976459Z", "2025-02-01T00:00:00Z")
-		with data.gate.params as {}
+test_a_max_age_that_is_not_a_number_makes_every_known_age_too_old if {
+	some v in freshness.violation with input as _input("2025-01-31T00:00:00Z", "2025-02-01T00:00:00Z")
+		with data.gate.params.freshness.max_age_days as "90"
+
+	endswith(v.msg, "1 days before the evaluation time 2025-02-01T00:00:00Z; expected at most 90 days")
 }

@@ -16,17 +16,9 @@
 package gate.policies.labels
 
 import data.gate.lib.context
+import data.gate.lib.params
 
-default _configured := {}
-
-_configured := data.gate.params.labels
-
-_defaults := {
-	"required": ["org.opencontainers.image.source", "org.opencontainers.image.revision"],
-	"action": "deny",
-}
-
-_params := object.union(_defaults, _configured)
+_params := params.of("labels")
 
 _present(p, label) if {
 	value := p.config.labels[label]
@@ -52,6 +44,17 @@ _warn_only if _params.action == "warn"
 violation contains context.result(msg, platform) if {
 	not _warn_only
 	some [platform, msg] in _missing
+}
+
+# METADATA
+# description: The required labels are not a list (missing from a policy set served without data.json).
+violation contains context.result(msg, "") if {
+	value := object.get(_params, "required", null)
+	not is_array(value)
+	msg := sprintf(
+		"policy parameter labels.required is %v, not a list of label names, so no label can be checked; %s",
+		[value, "expected the parameter as in gate's data.json ([] requires nothing)"],
+	)
 }
 
 # METADATA

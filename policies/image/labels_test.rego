@@ -92,11 +92,12 @@ test_missing_labels_object if {
 	count(labels.violation) == 2 with input as _input([bare])
 }
 
-test_default_parameters_match_data_json if {
-	labels._defaults == data.gate.params.labels
-}
-
-test_defaults_apply_without_parameters if {
-	count(labels.violation) == 2 with input as _input([_platform("amd64", "", {})])
+test_without_parameters_the_missing_list_is_reported if {
+	violations := labels.violation with input as _input([_platform("amd64", "", {})])
 		with data.gate.params as {}
+
+	[v.msg | some v in violations] == [concat("", [
+		"policy parameter labels.required is null, not a list of label names, so no label can be checked; ",
+		"expected the parameter as in gate's data.json ([] requires nothing)",
+	])]
 }

@@ -35,21 +35,13 @@
 package gate.policies.non_root
 
 import data.gate.lib.context
+import data.gate.lib.params
 import data.gate.lib.users
-
-default _configured := {}
-
-_configured := data.gate.params.non_root
-
-_defaults := {"strict": false}
-
-_params := object.union(_defaults, _configured)
 
 default _security_context := {}
 
 _security_context := input.workload.container.security_context
 
-# runAsUser, when the securityContext sets it, overrides the image's user.
 # runAsUser, when set, decides alone: it overrides the image's user (0 is a violation,
 # anything above passes). Only a number counts: Rego orders every string above every
 # number, so "0" > 0 holds. A negative uid is invalid (the API server rejects it) and
@@ -62,41 +54,51 @@ _run_as_user_set if {
 # Without runAsUser, runAsNonRoot: true makes the kubelet refuse to start a root user.
 _run_as_non_root if _security_context.runAsNonRoot == true
 
+# The image user of each platform whose user is not plainly numeric, and what the
+# runtime makes of it (gate.lib.users), by platform index: only while the image user is
+# used (no runAsUser). A plain uid such as "65532" is numeric and passes; it is not
+# classified further.
+_users[i] := [user, users.kind(user)] if {
+	not _run_as_user_set
+	some i, p in input.image.platforms
+	user := _user(p)
+	not users.plain(user)
+}
+
 _user(p) := p.config.user if is_string(p.config.user)
 
 else := ""
 
-# Each platform's image user and what the runtime makes of it (gate.lib.users), by
-# platform index: classified once.
-_users[i] := [user, users.kind(user)] if {
-	some i, p in input.image.platforms
-	user := _user(p)
-}
+# Which kinds of image user violate: root and a named user (strict mode) only when the
+# image user alone decides (runAsNonRoot proves neither can start); a uid that wraps or
+# is invalid whatever runAsNonRoot says (the kubelet reads it as non-zero).
+_violates(kind) if kind in {"wraps", "invalid"}
 
-# The image user is used unless the securityContext sets runAsUser.
-_image_user_used if not _run_as_user_set
+_violates("root") if not _run_as_non_root
 
-# It alone decides when runAsNonRoot is not set either (the kubelet then checks nothing).
-_image_user_decides if {
-	_image_user_used
+_violates("named") if {
 	not _run_as_non_root
+	_strict
 }
 
-_configuration_known if count(input.image.platforms) > 0
+_strict if params.of("non_root").strict == true
 
-_expectation := concat(" ", [
-	"expected a numeric non-root USER in the image (e.g. 65532)",
-	"or a securityContext with runAsNonRoot: true or runAsUser > 0",
-])
-
-# For an image uid runAsNonRoot cannot vouch for.
-_expected_uid := "expected a numeric USER in 1..2147483647 in the image (e.g. 65532) or a securityContext runAsUser > 0"
+# METADATA
+# description: |
+#   The image user of a platform is root, wraps to root, is invalid, or (strict mode) is
+#   named. runAsNonRoot does not help a uid that wraps or is invalid: the kubelet reads
+#   such a uid as non-zero.
+violation contains context.result(_message(user, kind, platform), platform) if {
+	some i, [user, kind] in _users
+	_violates(kind)
+	platform := context.platform(input.image.platforms[i])
+}
 
 # METADATA
 # description: The securityContext runs the container as uid 0.
 violation contains context.result(msg, "") if {
-	is_number(_security_context.runAsUser)
 	_security_context.runAsUser == 0
+	is_number(_security_context.runAsUser)
 	msg := sprintf(
 		"%s has securityContext runAsUser: 0, so it runs as root whatever the image says; %s",
 		[context.subject(""), "expected runAsUser > 0 and runAsNonRoot: true"],
@@ -104,85 +106,65 @@ violation contains context.result(msg, "") if {
 }
 
 # METADATA
-# description: The image user of a platform is root.
-violation contains context.result(msg, platform) if {
-	_image_user_decides
-	some i, [user, kind] in _users
-	kind == "root"
-	platform := context.platform(input.image.platforms[i])
-	msg := sprintf("%s runs as root (config User is '%s'); %s", [context.subject(platform), user, _expectation])
-}
-
-# METADATA
-# description: A named image user in strict mode.
-violation contains context.result(msg, platform) if {
-	_params.strict == true
-	_image_user_decides
-	some i, [user, kind] in _users
-	kind == "named"
-	platform := context.platform(input.image.platforms[i])
-	msg := sprintf(
-		"%s runs as the named user '%s', which cannot be proven non-root without /etc/passwd (strict mode); %s",
-		[context.subject(platform), user, _expectation],
-	)
-}
-
-# METADATA
-# description: |
-#   The image uid wraps to 0 on runtimes without a range check. runAsNonRoot does not
-#   help: the kubelet reads such a uid as non-zero.
-violation contains context.result(msg, platform) if {
-	_image_user_used
-	some i, [user, kind] in _users
-	kind == "wraps"
-	platform := context.platform(input.image.platforms[i])
-	msg := sprintf(
-		"%s runs as root on runtimes without a uid range check (config User is '%s': %s); %s",
-		[
-			context.subject(platform), user,
-			"the uid is 0 modulo 2^32, so it wraps to uid 0, and the kubelet's runAsNonRoot check reads it as non-zero",
-			_expected_uid,
-		],
-	)
-}
-
-# METADATA
-# description: |
-#   The image user is one the runtime refuses or misreads (an id out of range, more than
-#   one ":"). runAsNonRoot does not help: the kubelet reads such a uid as non-zero.
-violation contains context.result(msg, platform) if {
-	_image_user_used
-	some i, [user, kind] in _users
-	kind == "invalid"
-	platform := context.platform(input.image.platforms[i])
-	msg := sprintf(
-		"%s has an invalid config User '%s' (%s): %s; %s",
-		[
-			context.subject(platform), user, users.problem(user),
-			"current runtimes refuse to start it, older ones wrap it or look it up as a name the image can map to root",
-			_expected_uid,
-		],
-	)
-}
-
-# METADATA
 # description: No image configuration (no platforms) to read the user from.
 violation contains context.result(msg, "") if {
-	_image_user_decides
 	not _configuration_known
-	msg := sprintf("%s: image configuration unknown: cannot verify the user; %s", [context.subject(""), _expectation])
+	not _run_as_user_set
+	not _run_as_non_root
+	msg := sprintf("%s: image configuration unknown: cannot verify the user; %s", [context.subject(""), _expected("user")])
 }
+
+_configuration_known if count(input.image.platforms) > 0
 
 # METADATA
 # description: A named image user, outside strict mode.
-warning contains context.result(msg, platform) if {
-	_params.strict != true
-	_image_user_decides
-	some i, [user, kind] in _users
-	kind == "named"
+warning contains context.result(_message(user, "named", platform), platform) if {
+	not _run_as_non_root
+	not _strict
+	some i, [user, "named"] in _users
 	platform := context.platform(input.image.platforms[i])
-	msg := sprintf(
-		"%s runs as the named user '%s', which cannot be proven non-root without /etc/passwd; %s",
-		[context.subject(platform), user, _expectation],
-	)
 }
+
+# What is expected of a root or named image user, or one the configuration does not name;
+# and of an image uid runAsNonRoot cannot vouch for.
+_expected("user") := concat(" ", [
+	"expected a numeric non-root USER in the image (e.g. 65532)",
+	"or a securityContext with runAsNonRoot: true or runAsUser > 0",
+])
+
+_expected("uid") := concat(" ", [
+	"expected a numeric USER in 1..2147483647 in the image (e.g. 65532)",
+	"or a securityContext runAsUser > 0",
+])
+
+_message(user, "root", platform) := sprintf(
+	"%s runs as root (config User is '%s'); %s",
+	[context.subject(platform), user, _expected("user")],
+)
+
+_message(user, "named", platform) := sprintf(
+	"%s runs as the named user '%s', which cannot be proven non-root without /etc/passwd%s; %s",
+	[context.subject(platform), user, _strict_phrase, _expected("user")],
+)
+
+_message(user, "wraps", platform) := sprintf(
+	"%s runs as root on runtimes without a uid range check (config User is '%s': %s); %s",
+	[
+		context.subject(platform), user,
+		"the uid is 0 modulo 2^32, so it wraps to uid 0, and the kubelet's runAsNonRoot check reads it as non-zero",
+		_expected("uid"),
+	],
+)
+
+_message(user, "invalid", platform) := sprintf(
+	"%s has an invalid config User '%s' (%s): %s; %s",
+	[
+		context.subject(platform), user, users.problem(user),
+		"current runtimes refuse to start it, older ones wrap it or look it up as a name the image can map to root",
+		_expected("uid"),
+	],
+)
+
+default _strict_phrase := ""
+
+_strict_phrase := " (strict mode)" if _strict

@@ -170,8 +170,8 @@ test_missing_user_is_root if {
 	)
 }
 
-test_default_parameters_match_data_json if {
-	non_root._defaults == data.gate.params.non_root
+test_without_parameters_a_named_user_warns if {
+	count(non_root.warning) == 1 with input as _input(["nova"], null) with data.gate.params as {}
 }
 
 # The image user as runc and containerd read it (gate.lib.users), one row per User:

@@ -18,67 +18,16 @@
 package gate.policies.provenance_source
 
 import data.gate.lib.context
-import data.gate.lib.patterns
+import data.gate.lib.params
 import data.gate.lib.provenance
 
-_defaults := {"enabled": false, "repositories": [], "require_revision": true}
-
-# regorus evaluates every rule of the package: while the policy is off (the default), the
-# rules below are guarded by _enabled or are functions, so it costs one lookup.
-_enabled if data.gate.params.provenance_source.enabled == true
-
-_params := object.union(_defaults, data.gate.params.provenance_source) if _enabled
-
-_revision_ok(_) if _params.require_revision != true
-
-_revision_ok(statement) if {
-	is_string(statement.source.revision)
-	statement.source.revision != ""
-}
-
-_accepted(statement) if {
-	patterns.match_any(_params.repositories, statement.source.repository)
-	_revision_ok(statement)
-}
-
-_any_accepted if {
-	_enabled
-	some statement in provenance.about
-	_accepted(statement)
-}
-
-_revision_phrase(params) := " at a named revision (commit)" if params.require_revision == true
-
-else := ""
-
-_expected(params) := sprintf("expected a source repository matching one of %s%s", [
-	concat(", ", params.repositories),
-	_revision_phrase(params),
-]) if {
-	count(params.repositories) > 0
-} else := "expected a trusted source, but data.gate.params.provenance_source.repositories is empty"
-
-_describe(statement) := sprintf("%s at revision %s", [statement.source.repository, statement.source.revision]) if {
-	statement.source.revision != ""
-} else := sprintf("%s without a revision", [statement.source.repository]) if {
-	statement.source.repository != ""
-} else := "no source repository"
-
-_message(statements) := sprintf("%s has no verified build provenance naming its source%s; %s", [
-	context.subject(""),
-	provenance.not_counted("provenance"),
-	_expected(_params),
-]) if {
-	count(statements) == 0
-} else := sprintf("%s was built from %s; %s", [
-	context.subject(""),
-	concat(", ", {_describe(s) | some s in statements}),
-	_expected(_params),
-])
+# While the policy is off (the default) its one rule stops at the first line: the
+# helpers are functions in gate.lib.provenance (see provenance.rego).
 
 # METADATA
 # description: No verified provenance about the image names an accepted source (when enabled).
-violation contains context.result(_message(provenance.about), "") if {
-	_enabled
-	not _any_accepted
+violation contains context.result(provenance.source_message(source), "") if {
+	source := params.of("provenance_source")
+	source.enabled == true
+	not provenance.any_accepted_source(source)
 }

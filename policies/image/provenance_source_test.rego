@@ -87,7 +87,3 @@ test_no_repository_configured_denies if {
 	some v in provenance_source.violation with input as doc with data.gate.params.provenance_source as {"enabled": true}
 	contains(v.msg, "repositories is empty")
 }
-
-test_default_parameters_match_data_json if {
-	provenance_source._defaults == data.gate.params.provenance_source
-}

@@ -16,31 +16,23 @@
 package gate.policies.provenance_subject
 
 import data.gate.lib.context
+import data.gate.lib.params
 import data.gate.lib.provenance
 
-_defaults := {"enabled": false}
-
-# regorus evaluates every rule of the package: while the policy is off (the default), the
-# rules below are guarded by _enabled or are functions, so it costs one lookup.
-_enabled if data.gate.params.provenance_subject.enabled == true
-
-_params := object.union(_defaults, data.gate.params.provenance_subject) if _enabled
-
-_subject_digests(statement) := concat(", ", [s.digest | some s in statement.subjects]) if {
-	count(statement.subjects) > 0
-} else := "no subject"
+# While the policy is off (the default) its one rule stops at the first line.
 
 # METADATA
 # description: A verified provenance statement whose subjects do not name the image (when enabled).
 violation contains context.result(msg, "") if {
-	_enabled
+	settings := params.of("provenance_subject")
+	settings.enabled == true
 	some statement in provenance.statements
 	not provenance.about_image(statement)
 	msg := sprintf(
 		"%s carries provenance from %s (from %s, verified by %s) about %s; expected its subject to be the image's digest %s",
 		[
 			context.subject(""), statement.builder_id, statement.origin, provenance.signer(statement),
-			_subject_digests(statement), concat(" or ", sort(provenance.image_digests)),
+			provenance.subject_digests(statement), concat(" or ", sort(provenance.image_digests)),
 		],
 	)
 }

@@ -72,7 +72,3 @@ test_no_provenance_is_not_this_policys_concern if {
 	count(provenance_subject.violation) == 0 with input as _input([])
 		with data.gate.params.provenance_subject.enabled as true
 }
-
-test_default_parameters_match_data_json if {
-	provenance_subject._defaults == data.gate.params.provenance_subject
-}

@@ -107,7 +107,3 @@ test_documents_before_1_1_deny_when_enabled if {
 	doc := json.remove(_input([], []), ["image/provenance", "image/unverified"])
 	count(provenance.violation) == 1 with input as doc with data.gate.params.provenance as _on
 }
-
-test_default_parameters_match_data_json if {
-	provenance._defaults == data.gate.params.provenance
-}

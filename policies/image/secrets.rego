@@ -20,25 +20,9 @@
 package gate.policies.secrets
 
 import data.gate.lib.context
+import data.gate.lib.params
 
-default _configured := {}
-
-_configured := data.gate.params.secrets
-
-_defaults := {
-	"name_patterns": ["(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credentials?)"],
-	"allowed_names": ["ALLOW_EMPTY_PASSWORD", "TOKENIZERS_PARALLELISM"],
-	"allowed_name_patterns": ["(?i)_FILE$"],
-	"value_patterns": {
-		"pem-private-key": "-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----",
-		"aws-access-key-id": "(AKIA|ASIA)[0-9A-Z]{16}",
-		"google-api-key": "AIza[0-9A-Za-z_-]{35}",
-		"gcp-service-account-key": "\"type\"\\s*:\\s*\"service_account\"",
-		"github-token": "(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
-	},
-}
-
-_params := object.union(_defaults, _configured)
+_params := params.of("secrets")
 
 _allowed_names := {name | some name in _params.allowed_names}
 
@@ -119,3 +103,26 @@ violation contains context.result(msg, platform) if {
 		[context.subject(platform), i, rule, _runtime],
 	)
 }
+
+# METADATA
+# description: |
+#   A parameter the policy cannot check with: name_patterns not a list, or value_patterns
+#   neither an object nor a list (missing from a policy set served without data.json).
+violation contains context.result(msg, "") if {
+	some parameter, expected in {
+		"name_patterns": "a list of regular expressions",
+		"value_patterns": "an object of rule name to regular expression",
+	}
+	value := object.get(_params, parameter, null)
+	not _usable(parameter, value)
+	msg := sprintf(
+		"policy parameter secrets.%s is %v, not %s, so no environment can be checked with it; expected %s",
+		[parameter, value, expected, "the parameter as in gate's data.json"],
+	)
+}
+
+_usable("name_patterns", value) if is_array(value)
+
+_usable("value_patterns", value) if is_object(value)
+
+_usable("value_patterns", value) if is_array(value)

@@ -197,11 +197,18 @@ test_no_platforms_nothing_to_check if {
 	count(secrets.violation) == 0 with input as {"image": {"reference": _reference, "platforms": []}}
 }
 
-test_default_parameters_match_data_json if {
-	secrets._defaults == data.gate.params.secrets
-}
-
-test_defaults_apply_without_parameters if {
-	count(secrets.violation) == 1 with input as _input(_goat)
+test_without_parameters_each_missing_one_is_reported if {
+	violations := secrets.violation with input as _input(_goat)
 		with data.gate.params as {}
+
+	{v.msg | some v in violations} == {
+		concat("", [
+			"policy parameter secrets.name_patterns is null, not a list of regular expressions, ",
+			"so no environment can be checked with it; expected the parameter as in gate's data.json",
+		]),
+		concat("", [
+			"policy parameter secrets.value_patterns is null, not an object of rule name to regular expression, ",
+			"so no environment can be checked with it; expected the parameter as in gate's data.json",
+		]),
+	}
 }

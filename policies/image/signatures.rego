@@ -18,74 +18,16 @@
 package gate.policies.signatures
 
 import data.gate.lib.context
-import data.gate.lib.patterns
+import data.gate.lib.params
 import data.gate.lib.provenance
 
-_defaults := {"enabled": false, "keys": [], "identities": []}
-
-# regorus evaluates every rule of the package: while the policy is off (the default), the
-# rules below are guarded by _enabled or are functions, so it costs one lookup.
-_enabled if data.gate.params.signatures.enabled == true
-
-_params := object.union(_defaults, data.gate.params.signatures) if _enabled
-
-default _signatures := []
-
-_signatures := input.image.signatures if {
-	_enabled
-	is_array(input.image.signatures)
-}
-
-_required(signature) if signature.verified_by.key in _params.keys
-
-_required(signature) if {
-	some wanted in _params.identities
-	_identity_matches(wanted, signature.verified_by.identity)
-}
-
-_identity_matches(wanted, identity) if {
-	wanted.issuer == identity.issuer
-	wanted.subject == identity.subject
-}
-
-_identity_matches(wanted, identity) if {
-	wanted.issuer == identity.issuer
-	patterns.match(wanted.subject_pattern, identity.subject)
-}
-
-_any_required if {
-	_enabled
-	some signature in _signatures
-	_required(signature)
-}
-
-_wanted_identity(wanted) := sprintf("%s (issuer %s)", [wanted.subject, wanted.issuer]) if {
-	is_string(wanted.subject)
-} else := sprintf("%s (issuer %s)", [object.get(wanted, "subject_pattern", "?"), object.get(wanted, "issuer", "?")])
-
-_expected(params) := sprintf("expected a signature by one of: %s", [concat(", ", array.concat(
-	[sprintf("key %s", [k]) | some k in params.keys],
-	[sprintf("identity %s", [_wanted_identity(i)]) | some i in params.identities],
-))]) if {
-	count(params.keys) + count(params.identities) > 0
-} else := "expected a signature, but data.gate.params.signatures.keys and identities are empty"
-
-_message(signatures) := sprintf("%s has no verified signature%s; %s", [
-	context.subject(""),
-	provenance.not_counted("signature"),
-	_expected(_params),
-]) if {
-	count(signatures) == 0
-} else := sprintf("%s is signed only by %s%s; %s", [
-	context.subject(""),
-	concat(", ", {provenance.signer(s) | some s in signatures}),
-	provenance.not_counted("signature"),
-	_expected(_params),
-])
+# While the policy is off (the default) its one rule stops at the first line: the
+# helpers are functions in gate.lib.provenance (see provenance.rego).
 
 # METADATA
 # description: No verified signature by a required key or identity (when enabled).
-violation contains context.result(_message(_signatures), "") if {
-	_enabled
-	not _any_required
+violation contains context.result(provenance.signature_message(wanted), "") if {
+	wanted := params.of("signatures")
+	wanted.enabled == true
+	not provenance.any_required_signature(wanted)
 }

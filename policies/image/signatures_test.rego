@@ -103,7 +103,3 @@ test_nothing_required_denies if {
 		with data.gate.params.signatures as {"enabled": true}
 	contains(v.msg, "keys and identities are empty")
 }
-
-test_default_parameters_match_data_json if {
-	signatures._defaults == data.gate.params.signatures
-}

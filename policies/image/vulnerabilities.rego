@@ -10,7 +10,9 @@
 #   severity is above the threshold. UNSPECIFIED findings rank as unspecified_severity
 #   (default CRITICAL: fail closed). blocked_cves always deny and win over allowed_cves;
 #   allowed_cves never deny; both are bare ids matched against a finding's id and its
-#   aliases, case-insensitively. An unknown threshold value blocks every finding.
+#   aliases, case-insensitively. An unknown or missing threshold blocks every finding.
+#   One violation per threshold broken (and one for the blocked list) names the first
+#   findings and how many more there are; its "findings" lists every one.
 # custom:
 #   id: GATE-IMG-002
 #   severity: high
@@ -21,108 +23,87 @@
 package gate.policies.vulnerabilities
 
 import data.gate.lib.context
+import data.gate.lib.params
 import data.gate.lib.severity
 
-default _configured := {}
-
-_configured := data.gate.params.vulnerabilities
-
-_defaults := {
-	"maximum_fixable_severity": "HIGH",
-	"maximum_unfixable_severity": "CRITICAL",
-	"allowed_cves": [],
-	"blocked_cves": [],
-	"unspecified_severity": "CRITICAL",
-}
-
-_params := object.union(_defaults, _configured)
+_params := params.of("vulnerabilities")
 
 # null when no vulnerability source was consulted (or the key is missing).
 default _scan := null
 
 _scan := input.image.vulnerabilities
 
-# Performance: real images carry 1,000+ findings, so the work per finding is one pass of
-# two table lookups and a comparison (the tables and every rule a loop reads are bound to
-# local variables first: on the embedded engine a rule reference costs more than the
-# lookup), plus one pass that counts the findings outside the schema. Nothing else runs
-# per finding: messages, the CVE lists and the slow path for findings outside the schema
-# run only for the findings that are over a threshold (or, with a non-empty blocked
-# list, on it) or outside the schema.
-
-# Allowed and blocked ids, upper case, built once.
-_allowed contains upper(id) if some id in _params.allowed_cves
-
-_blocked contains upper(id) if some id in _params.blocked_cves
-
-_allowed_or_blocked := _allowed | _blocked
-
-_listed(f, ids) if upper(f.id) in ids
-
-_listed(f, ids) if {
-	some alias in f.aliases
-	upper(alias) in ids
-}
-
-# Decision rank per severity name, UNSPECIFIED ranked as unspecified_severity; built once.
-_ranks := object.union(severity.ranks, {"UNSPECIFIED": severity.ranks[severity.unspecified_as]})
-
-# The threshold rank for fixable (true) and unfixable (false) findings; built once.
-_limits := {
-	true: severity.threshold_rank(_params.maximum_fixable_severity),
-	false: severity.threshold_rank(_params.maximum_unfixable_severity),
-}
-
 default _findings := []
 
-_findings := _scan.findings
+_findings := _scan.findings if is_array(_scan.findings)
 
-# The findings above their threshold, as [finding, severity, fixable]: severity is one
-# of the severity names (UNSPECIFIED for an unknown one), fixable a boolean.
-_over_threshold := array.concat(
-	_over_in_schema(_findings, _ranks, _limits),
-	[over | some over in _over_outside_schema],
-)
+# Performance (see policies/README.md): real images carry 1,000+ findings. The work per
+# finding is one pass that checks every finding is in the schema and one pass per
+# threshold that can be broken (a set membership and a comparison, on local variables);
+# with the default thresholds only the fixable one can. Everything else (the CVE lists,
+# the slow path for findings outside the schema, messages) runs only for the findings
+# that break a threshold, or when some finding is outside the schema. Rules that only
+# serve findings are guarded by _has_findings: the embedded engine evaluates every rule
+# of a policy package, needed or not.
+_has_findings if count(_findings) > 0
 
-# The common path: a finding in the schema, two lookups and a comparison. The tables are
-# arguments so that the loop reads local variables.
-_over_in_schema(findings, ranks, limits) := [[f, f.effective_severity, f.fixable] |
+_parameter(true) := "maximum_fixable_severity"
+
+_parameter(false) := "maximum_unfixable_severity"
+
+# The threshold rank for fixable (true) and unfixable (false) findings; a missing or
+# unknown threshold is BLOCK_ALL.
+_limits[fixable] := severity.threshold_rank(object.get(_params, _parameter(fixable), null)) if {
+	_has_findings
+	some fixable in [true, false]
+}
+
+# The severity names above the threshold of each kind, UNSPECIFIED ranked as
+# unspecified_severity.
+_over_names[fixable] := {name |
+	some name, rank in severity.decision_ranks
+	rank > limit
+} if {
+	some fixable, limit in _limits
+}
+
+# Every finding has an upper-case severity name and a boolean fixable (as gate builds
+# them), so the fast path below sees every finding.
+_in_schema if {
+	_has_findings
+	names := severity.names
+	booleans := {true, false}
+	every f in _findings {
+		f.effective_severity in names
+		f.fixable in booleans
+	}
+}
+
+# The findings of the schema above the threshold of their kind: one pass per kind whose
+# threshold anything breaks.
+_fast(findings, names, fixable) := [f |
 	some f in findings
-	ranks[f.effective_severity] > limits[f.fixable]
+	f.effective_severity in names
+	f.fixable == fixable
 ]
-
-_in_schema_count(findings, ranks, limits) := count([1 |
-	some f in findings
-	ranks[f.effective_severity]
-	limits[f.fixable]
-])
-
-# How many findings a loop over _findings visits (count would fail on a number).
-_finding_count := count([1 | some _ in _findings])
-
-_outside_schema if _finding_count > _in_schema_count(_findings, _ranks, _limits)
 
 # A finding outside the schema (effective_severity not an upper-case severity name, or
 # fixable not a boolean) takes the slow path and fails closed: an unknown severity ranks
-# as unspecified_severity and an unknown fixable counts as fixable. object.get keeps the
-# negated expressions defined: OPA fails "not f(x)" for an undefined x, regorus holds it.
-# Neither body runs unless some finding is outside the schema.
-_over_outside_schema contains [f, name, fixable] if {
-	_outside_schema
+# as unspecified_severity and an unknown fixable counts as fixable. Nothing here runs
+# unless some finding is outside the schema.
+_slow[fixable] := [f |
 	some f in _findings
-	not _ranks[object.get(f, "effective_severity", null)]
-	name := _severity(f)
-	fixable := _fixable(f)
-	severity.rank(name) > _limits[fixable]
+	not _conforms(f)
+	_fixable(f) == fixable
+	severity.rank(_severity(f)) > limit
+] if {
+	not _in_schema
+	some fixable, limit in _limits
 }
 
-_over_outside_schema contains [f, name, fixable] if {
-	_outside_schema
-	some f in _findings
-	not is_boolean(object.get(f, "fixable", null))
-	name := _severity(f)
-	fixable := _fixable(f)
-	severity.rank(name) > _limits[fixable]
+_conforms(f) if {
+	f.effective_severity in severity.names
+	is_boolean(f.fixable)
 }
 
 _severity(f) := upper(f.effective_severity) if {
@@ -135,13 +116,69 @@ _fixable(f) := false if f.fixable == false
 
 else := true
 
-_threshold_parameters := {true: "maximum_fixable_severity", false: "maximum_unfixable_severity"}
+# The findings above the threshold of each kind, in the order of the scan (those outside
+# the schema last), without those on the allowed or the blocked list.
+_over[fixable] := _unlisted(array.concat(_fast(_findings, names, fixable), slow)) if {
+	some fixable, names in _over_names
+	count(names) > 0
+	slow := object.get(_slow, fixable, [])
+}
 
-# How each severity name reads in a message; built once.
-_severity_phrases := object.union(
-	{name: name | some name, _ in severity.ranks},
-	{"UNSPECIFIED": sprintf("UNSPECIFIED, ranked as %s", [severity.unspecified_as])},
-)
+# Allowed and blocked ids, upper case, built only when there are findings.
+_allowed contains upper(id) if {
+	_has_findings
+	some id in object.get(_params, "allowed_cves", [])
+}
+
+_blocked contains upper(id) if {
+	_has_findings
+	some id in object.get(_params, "blocked_cves", [])
+}
+
+_unlisted(findings) := findings if {
+	count(_allowed) + count(_blocked) == 0
+} else := [f |
+	ids := _allowed | _blocked
+	some f in findings
+	not _listed(f, ids)
+]
+
+_listed(f, ids) if upper(f.id) in ids
+
+_listed(f, ids) if {
+	some alias in f.aliases
+	upper(alias) in ids
+}
+
+# The findings on the blocked list, in the order of the scan.
+_on_blocked_list := [f |
+	some f in _findings
+	_listed(f, _blocked)
+] if {
+	count(_blocked) > 0
+}
+
+# The first five findings and how many more, for a message; the violation's "findings"
+# lists every one.
+_listing(findings) := concat("; ", [_describe(f) | some f in findings]) if {
+	count(findings) <= 5
+} else := sprintf("%s; and %d more (every one is in the violation's findings)", [
+	concat("; ", [_describe(f) | some f in array.slice(findings, 0, 5)]),
+	count(findings) - 5,
+])
+
+# A finding in a message: its id, severity name, package and fix.
+_describe(f) := sprintf("%s (%s) in package %s %s, %s", [
+	object.get(f, "id", "?"),
+	_severity_phrase(_severity(f)),
+	object.get(f, "package", "?"),
+	object.get(f, "installed_version", "?"),
+	_fix_phrase(f, _fixable(f)),
+])
+
+_severity_phrase(name) := sprintf("UNSPECIFIED, ranked as %s", [severity.unspecified_as]) if {
+	name == "UNSPECIFIED"
+} else := name
 
 _fix_phrase(f, fixable) := sprintf("fixed in %s", [f.fixed_version]) if {
 	fixable == true
@@ -153,14 +190,46 @@ _fix_phrase(f, fixable) := sprintf("fixed in %s", [f.fixed_version]) if {
 	f.fixable == false
 } else := "fix status unknown"
 
-# A finding in a message, with its severity name and fixable as _over_threshold has them.
-_describe(f, name, fixable) := sprintf("%s (%s) in package %s %s, %s", [
-	f.id,
-	_severity_phrases[name],
-	object.get(f, "package", "?"),
-	object.get(f, "installed_version", "?"),
-	_fix_phrase(f, fixable),
+# A threshold parameter's value in a message: upper case when it is a string.
+_threshold_value(parameter) := upper(value) if {
+	value := object.get(_params, parameter, null)
+	is_string(value)
+} else := sprintf("%v", [object.get(_params, parameter, null)])
+
+_threshold_message(findings, parameter) := sprintf("%s: %s, exceeds %s %s; %s", [
+	context.subject(""), _describe(findings[0]), parameter, _threshold_value(parameter),
+	"expected no such finding (upgrade the package, or list the id in allowed_cves after review)",
+]) if {
+	count(findings) == 1
+} else := sprintf("%s: %d findings exceed %s %s: %s; %s", [
+	context.subject(""), count(findings), parameter, _threshold_value(parameter),
+	_listing(findings),
+	"expected no such finding (upgrade the packages, or list the ids in allowed_cves after review)",
 ])
+
+_blocked_message(findings) := sprintf("%s: %s, is on the blocked list (blocked_cves); %s", [
+	context.subject(""), _describe(findings[0]),
+	"expected the image not to contain it",
+]) if {
+	count(findings) == 1
+} else := sprintf("%s: %d findings are on the blocked list (blocked_cves): %s; %s", [
+	context.subject(""), count(findings), _listing(findings),
+	"expected the image not to contain them",
+])
+
+# For a scan that did not finish: the status, and the scanner's detail when there is one.
+_status_message(scan) := sprintf("%s: %s%s; %s", [
+	context.subject(""),
+	object.get(_status_phrases, status, sprintf("scan status %s", [status])),
+	_detail(scan),
+	_expected_scan,
+]) if {
+	status := _status(scan)
+}
+
+_status(scan) := scan.scan.status if is_string(scan.scan.status)
+
+else := "MISSING"
 
 _status_phrases := {
 	"PENDING": "scan not finished (PENDING)",
@@ -170,24 +239,10 @@ _status_phrases := {
 	"MISSING": "no scan found (MISSING)",
 }
 
-default _status := "MISSING"
-
-_status := _scan.scan.status if is_string(_scan.scan.status)
-
-# Only for a scan that did not finish: the embedded engine evaluates every rule of a
-# policy package, needed or not.
-_status_phrase := object.get(_status_phrases, _status, sprintf("scan status %s", [_status])) if {
-	_status != "FINISHED_SUCCESS"
-}
-
-default _detail := ""
-
-_detail := sprintf(": %s", [_scan.scan.detail]) if {
-	is_string(_scan.scan.detail)
-	_scan.scan.detail != ""
-}
-
-_subject := context.subject("")
+_detail(scan) := sprintf(": %s", [scan.scan.detail]) if {
+	is_string(scan.scan.detail)
+	scan.scan.detail != ""
+} else := ""
 
 _expected_scan := "expected a finished vulnerability scan (FINISHED_SUCCESS) from Artifact Analysis, Trivy or Grype"
 
@@ -199,49 +254,54 @@ violation contains context.result(msg, "") if {
 }
 
 # METADATA
-# description: The scan did not finish successfully.
+# description: A finished scan whose findings are not a list (gate always builds one) denies.
 violation contains context.result(msg, "") if {
-	_scan != null
-	_status != "FINISHED_SUCCESS"
-	msg := sprintf("%s: %s%s; %s", [context.subject(""), _status_phrase, _detail, _expected_scan])
-}
-
-# METADATA
-# description: A finding above its threshold that is neither allowed nor blocked.
-violation contains context.result(msg, "") if {
-	some [f, name, fixable] in _over_threshold
-	not _listed(f, _allowed_or_blocked)
-	parameter := _threshold_parameters[fixable]
-	msg := sprintf("%s: %s, exceeds %s %s; %s", [
-		_subject,
-		_describe(f, name, fixable),
-		parameter,
-		upper(_params[parameter]),
-		"expected no such finding (upgrade the package, or list the id in allowed_cves after review)",
+	is_object(_scan)
+	_status(_scan) == "FINISHED_SUCCESS"
+	found := object.get(_scan, "findings", [])
+	not is_array(found)
+	msg := sprintf("%s: the scan's findings are not a list (type %s); %s", [
+		context.subject(""), type_name(found),
+		"expected input.image.vulnerabilities.findings to be a list of findings",
 	])
 }
 
 # METADATA
-# description: A finding on the blocked list.
-violation contains context.result(msg, "") if {
-	count(_blocked) > 0
-	some f in _findings
-	_listed(f, _blocked)
-	msg := sprintf(
-		"%s: %s, is on the blocked list (blocked_cves); expected the image not to contain it",
-		[_subject, _describe(f, _severity(f), _fixable(f))],
-	)
+# description: The scan did not finish successfully.
+violation contains context.result(_status_message(_scan), "") if {
+	_scan != null
+	_status(_scan) != "FINISHED_SUCCESS"
+}
+
+# METADATA
+# description: |
+#   Findings above the threshold of their kind (fixable or not) that are neither allowed
+#   nor blocked: one violation per threshold, listing every finding in "findings".
+violation contains _listing_result(_threshold_message(findings, parameter), findings) if {
+	some fixable, findings in _over
+	count(findings) > 0
+	parameter := _parameter(fixable)
+}
+
+# METADATA
+# description: Findings on the blocked list, in one violation that lists every one in "findings".
+violation contains _listing_result(_blocked_message(_on_blocked_list), _on_blocked_list) if {
+	count(_on_blocked_list) > 0
 }
 
 # METADATA
 # description: A threshold parameter that is not a known threshold (it blocks everything).
 violation contains context.result(msg, "") if {
 	some parameter in ["maximum_fixable_severity", "maximum_unfixable_severity"]
-	not severity.valid_threshold(_params[parameter])
+	value := object.get(_params, parameter, null)
+	not value in {"BLOCK_ALL", "MINIMAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "ALLOW_ALL"}
+	not severity.valid_threshold(value)
 	msg := sprintf(
 		"policy parameter vulnerabilities.%s is %v, not one of %s; every finding is treated as above it (BLOCK_ALL)",
-		[parameter, _params[parameter], concat(", ", _threshold_names)],
+		[parameter, value, "BLOCK_ALL, MINIMAL, LOW, MEDIUM, HIGH, CRITICAL, ALLOW_ALL"],
 	)
 }
 
-_threshold_names := ["BLOCK_ALL", "MINIMAL", "LOW", "MEDIUM", "HIGH", "CRITICAL", "ALLOW_ALL"]
+# A result that carries every finding it is about in "findings" (its message names the
+# first five).
+_listing_result(msg, findings) := object.union(context.result(msg, ""), {"findings": findings})

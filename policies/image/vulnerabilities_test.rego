@@ -89,6 +89,7 @@ test_debian_buster_is_denied_at_maximum_fixable_high if {
 		"image": _image,
 		"platform": "",
 		"container": "",
+		"findings": [_libidn2],
 	}} with input as doc
 }
 
@@ -195,9 +196,73 @@ test_unknown_fixable_counts_as_fixable if {
 	contains(v.msg, "CVE-9 (CRITICAL) in package pkg 1.0, fix status unknown, exceeds maximum_fixable_severity HIGH")
 }
 
-test_one_violation_per_finding if {
-	findings := [_finding(sprintf("CVE-%d", [i]), "CRITICAL", true) | some i in numbers.range(1, 50)]
-	count(vulnerabilities.violation) == 50 with input as _done(findings)
+test_one_violation_per_threshold_lists_every_finding if {
+	fixable := [_finding(sprintf("CVE-%d", [i]), "CRITICAL", true) | some i in numbers.range(1, 50)]
+	unfixable := [_finding(sprintf("CVE-%d", [i]), "CRITICAL", false) | some i in numbers.range(51, 52)]
+	doc := _done(array.concat(fixable, unfixable))
+	violations := vulnerabilities.violation with input as doc
+		with data.gate.params.vulnerabilities.maximum_unfixable_severity as "HIGH"
+
+	count(violations) == 2
+	some many in violations
+	many.findings == fixable
+	many.msg == concat("", [
+		"image ghcr.io/aquasecurity/trivy-test-images:debian-buster: 50 findings exceed maximum_fixable_severity HIGH: ",
+		"CVE-1 (CRITICAL) in package pkg 1.0, a fix is available; CVE-2 (CRITICAL) in package pkg 1.0, a fix is available; ",
+		"CVE-3 (CRITICAL) in package pkg 1.0, a fix is available; CVE-4 (CRITICAL) in package pkg 1.0, a fix is available; ",
+		"CVE-5 (CRITICAL) in package pkg 1.0, a fix is available; and 45 more (every one is in the violation's findings); ",
+		"expected no such finding (upgrade the packages, or list the ids in allowed_cves after review)",
+	])
+	some two in violations
+	two.findings == unfixable
+	contains(two.msg, concat("", [
+		": 2 findings exceed maximum_unfixable_severity HIGH: ",
+		"CVE-51 (CRITICAL) in package pkg 1.0, no fix available; CVE-52",
+	]))
+	not contains(two.msg, "more")
+}
+
+test_allowed_findings_leave_the_list if {
+	findings := [_finding(sprintf("CVE-%d", [i]), "CRITICAL", true) | some i in numbers.range(1, 3)]
+	doc := _done(findings)
+	some v in vulnerabilities.violation with input as doc
+		with data.gate.params.vulnerabilities.allowed_cves as ["cve-2"]
+
+	v.findings == [findings[0], findings[2]]
+	contains(v.msg, ": 2 findings exceed maximum_fixable_severity HIGH: CVE-1 (CRITICAL)")
+}
+
+test_blocked_findings_in_one_violation if {
+	findings := [_finding(sprintf("CVE-%d", [i]), "LOW", false) | some i in numbers.range(1, 3)]
+	doc := _done(findings)
+	violations := vulnerabilities.violation with input as doc
+		with data.gate.params.vulnerabilities.blocked_cves as ["CVE-1", "CVE-3"]
+
+	count(violations) == 1
+	some v in violations
+	v.findings == [findings[0], findings[2]]
+	contains(v.msg, concat("", [
+		": 2 findings are on the blocked list (blocked_cves): ",
+		"CVE-1 (LOW) in package pkg 1.0, no fix available; CVE-3",
+	]))
+	endswith(v.msg, "; expected the image not to contain them")
+}
+
+test_findings_outside_the_schema_come_last if {
+	odd := object.union(_finding("CVE-2", "CRITICAL", true), {"effective_severity": "critical"})
+	doc := _done([odd, _finding("CVE-1", "CRITICAL", true)])
+	some v in vulnerabilities.violation with input as doc
+	[first, second] := v.findings
+	first.id == "CVE-1"
+	second.id == "CVE-2"
+}
+
+test_findings_that_are_not_a_list_deny if {
+	doc := _input(object.union(_scan("FINISHED_SUCCESS", "", []), {"findings": {"a": _libidn2}}))
+	[v.msg | some v in vulnerabilities.violation with input as doc] == [concat("", [
+		"image ghcr.io/aquasecurity/trivy-test-images:debian-buster: the scan's findings are not a list (type object); ",
+		"expected input.image.vulnerabilities.findings to be a list of findings",
+	])]
 }
 
 test_no_scan_result if {
@@ -260,11 +325,12 @@ test_unknown_threshold_is_reported_and_blocks_all if {
 	])
 }
 
-test_default_parameters_match_data_json if {
-	vulnerabilities._defaults == data.gate.params.vulnerabilities
-}
-
-test_defaults_apply_without_parameters if {
-	count(vulnerabilities.violation) == 1 with input as _buster
+test_missing_thresholds_block_every_finding if {
+	violations := vulnerabilities.violation with input as _buster
 		with data.gate.params as {}
+
+	# both findings over a BLOCK_ALL threshold, and each missing parameter named
+	count(violations) == 4
+	some v in violations
+	contains(v.msg, "policy parameter vulnerabilities.maximum_unfixable_severity is null")
 }

@@ -18,13 +18,11 @@ _escape(text) := regex.replace(text, `[.+?()\[\]{}|^$\\]`, `\$0`)
 
 # METADATA
 # description: |
-#   The anchored regular expression a pattern stands for. "**" is split off first, then
-#   "*" within what is left: "***" is "**" followed by "*".
-regex_of(pattern) := concat("", [
-	"(?s)^",
-	concat(".*", [replace(part, "*", "[^/]*") | some part in split(_escape(pattern), "**")]),
-	"$",
-])
+#   The anchored regular expression a pattern stands for. Every "*" becomes "[^/]*"
+#   first, then each pair of them (what "**" became) ".*", left to right: "***" is "**"
+#   followed by "*". The escaped pattern holds no "[^/]*" of its own ("[" and "^" are
+#   escaped), and replace needs no regular expression.
+regex_of(pattern) := concat("", ["(?s)^", replace(replace(_escape(pattern), "*", "[^/]*"), "[^/]*[^/]*", ".*"), "$"])
 
 # METADATA
 # description: True when pattern matches name as a whole ("*" within one segment, "**" across segments).

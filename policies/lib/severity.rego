@@ -9,6 +9,8 @@
 #   finding without a severity fails closed. An unknown threshold blocks everything.
 package gate.lib.severity
 
+import data.gate.lib.params
+
 # METADATA
 # description: Rank of every known severity.
 ranks := {
@@ -19,6 +21,18 @@ ranks := {
 	"HIGH": 4,
 	"CRITICAL": 5,
 }
+
+# METADATA
+# scope: document
+# description: The severity names, upper case.
+names := object.keys(ranks)
+
+# METADATA
+# scope: document
+# description: |
+#   The rank each severity name decides with: its own, UNSPECIFIED's that of
+#   unspecified_as (rank(name) for every name, as one table).
+decision_ranks := object.union(ranks, {"UNSPECIFIED": ranks[unspecified_as]})
 
 # METADATA
 # description: Rank of every threshold; a finding violates when its rank is greater.
@@ -32,18 +46,18 @@ thresholds := {
 	"ALLOW_ALL": 6,
 }
 
-default _configured_unspecified := "CRITICAL"
-
-_configured_unspecified := data.gate.params.vulnerabilities.unspecified_severity
-
 # METADATA
 # scope: document
 # description: |
 #   The severity an UNSPECIFIED finding is treated as (the unspecified_severity
-#   parameter; CRITICAL when it is missing or not a known severity).
+#   parameter; CRITICAL, the highest rank, when it is missing or not a known severity:
+#   fail closed).
 default unspecified_as := "CRITICAL"
 
-unspecified_as := upper(_configured_unspecified) if known(_configured_unspecified)
+unspecified_as := upper(value) if {
+	value := params.of("vulnerabilities").unspecified_severity
+	known(value)
+}
 
 # METADATA
 # description: True when s is one of the known severities.

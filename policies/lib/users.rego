@@ -35,6 +35,34 @@ _max_int64 := "9223372036854775807"
 _min_int64 := "9223372036854775808"
 
 # METADATA
+# scope: document
+# description: |
+#   True for the common User that needs no more reading: a uid in 1..999999999 without
+#   sign or leading zeros ("65532"), alone or with a gid of at most nine digits
+#   ("65532:65532"). kind(user) is "numeric" for each of them.
+plain(user) if {
+	not contains(user, ":")
+	_plain_uid(user)
+}
+
+plain(user) if {
+	[uid, gid] := split(user, ":")
+	_plain_uid(uid)
+	_digits(gid)
+}
+
+_plain_uid(uid) if {
+	not startswith(uid, "0")
+	_digits(uid)
+}
+
+_digits(text) if {
+	text != ""
+	count(text) <= 9
+	trim_left(text, "0123456789") == ""
+}
+
+# METADATA
 # description: What the runtime makes of a User (see the package description).
 kind(user) := _kind(parts[0], uid, _problem(parts, uid)) if {
 	is_string(user)

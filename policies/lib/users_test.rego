@@ -83,3 +83,13 @@ test_problems if {
 		users.problem(user) != ""
 	}
 }
+
+test_plain_users_are_numeric if {
+	every user in ["1", "65532", "999999999", "65532:65532", "65532:0", "1000:00"] {
+		users.plain(user)
+		users.kind(user) == "numeric"
+	}
+	every user in ["", "0", "00", "+1", "-1", "0065532", "1000000000", "65532:", ":1", "1:2:3", "nova", "1 ", "65532:-1"] {
+		not users.plain(user)
+	}
+}

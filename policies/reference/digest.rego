@@ -15,39 +15,26 @@ package gate.policies.digest
 
 import data.gate.lib.context
 
-# Defaults keep every call below defined: OPA evaluates "not f(x)" with an undefined x as
-# undefined, regorus as true, so an argument must never be undefined.
-default _tag := null
-
-_tag := input.image.reference.tag
-
-default _digest := null
-
-_digest := input.image.reference.digest
-
-_set(value) if {
-	is_string(value)
-	value != ""
+# Read from input as a whole (always defined): OPA evaluates "not f(x)" with an undefined
+# x as undefined, regorus as true, so an argument must never be undefined.
+_has_digest(doc) if {
+	digest := doc.image.reference.digest
+	is_string(digest)
+	digest != ""
 }
 
 # METADATA
-# description: A tag and no digest.
-violation contains context.result(msg, "") if {
-	not _set(_digest)
-	_set(_tag)
-	msg := sprintf(
-		"%s is referenced by tag '%s' only; expected a digest (@sha256:…) %s",
-		[context.subject(""), _tag, "so that the content cannot change under the same name"],
-	)
-}
+# description: No digest, only a tag or neither a tag nor a digest.
+violation contains context.result(_message(input), "") if not _has_digest(input)
 
-# METADATA
-# description: Neither a tag nor a digest.
-violation contains context.result(msg, "") if {
-	not _set(_digest)
-	not _set(_tag)
-	msg := sprintf(
-		"%s has neither a tag nor a digest (it resolves to the implicit 'latest' tag); expected a digest (@sha256:…)",
-		[context.subject("")],
-	)
-}
+_message(doc) := sprintf(
+	"%s is referenced by tag '%s' only; expected a digest (@sha256:…) %s",
+	[context.subject(""), tag, "so that the content cannot change under the same name"],
+) if {
+	tag := doc.image.reference.tag
+	is_string(tag)
+	tag != ""
+} else := sprintf(
+	"%s has neither a tag nor a digest (it resolves to the implicit 'latest' tag); expected a digest (@sha256:…)",
+	[context.subject("")],
+)

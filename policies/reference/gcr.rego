@@ -15,44 +15,38 @@
 package gate.policies.gcr
 
 import data.gate.lib.context
+import data.gate.lib.params
 
-default _configured := {}
+# The registry host without a port, lower case, when it is Container Registry's. The
+# cheap test first: nearly every image is on another host.
+_gcr_host := host if {
+	is_string(input.image.reference.registry)
+	registry := lower(input.image.reference.registry)
+	contains(registry, "gcr.io")
+	parts := split(registry, ":")
+	host := parts[0]
 
-_configured := data.gate.params.gcr
-
-_defaults := {"action": "warn"}
-
-_params := object.union(_defaults, _configured)
-
-# The registry host without a port, lower case.
-_host := lower(parts[0]) if {
-	parts := split(input.image.reference.registry, ":")
-}
-
-_on_gcr if _host == "gcr.io"
-
-_on_gcr if glob.match("*.gcr.io", [], _host)
-
-_warn_only if _params.action == "warn"
-
-# Only on Container Registry: the embedded engine evaluates every rule of a policy package.
-_message := sprintf(
-	"%s is hosted on Container Registry (%s), which is deprecated; expected an Artifact Registry host (*-docker.pkg.dev)",
-	[context.subject(""), _host],
-) if {
-	_on_gcr
+	# gcr.io itself or any of its subdomains (us.gcr.io), not evilgcr.io
+	endswith(concat("", [".", host]), ".gcr.io")
 }
 
 # METADATA
-# description: A Container Registry host, when the action is not "warn".
-violation contains context.result(_message, "") if {
-	_on_gcr
+# description: A Container Registry host, when the action is not "warn" (a missing action denies).
+violation contains context.result(_message(_gcr_host), "") if {
+	_gcr_host
 	not _warn_only
 }
 
 # METADATA
 # description: A Container Registry host, when the action is "warn".
-warning contains context.result(_message, "") if {
-	_on_gcr
+warning contains context.result(_message(_gcr_host), "") if {
+	_gcr_host
 	_warn_only
 }
+
+_warn_only if params.of("gcr").action == "warn"
+
+_message(host) := sprintf(
+	"%s is hosted on Container Registry (%s), which is deprecated; expected an Artifact Registry host (*-docker.pkg.dev)",
+	[context.subject(""), host],
+)

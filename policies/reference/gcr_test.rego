@@ -54,13 +54,13 @@ test_unknown_action_denies if {
 		with data.gate.params.gcr.action as "block"
 }
 
-test_default_parameters_match_data_json if {
-	gcr._defaults == data.gate.params.gcr
+test_a_missing_action_denies if {
+	count(gcr.violation) == 1 with input.image.reference as _reference("gcr.io")
+		with data.gate.params as {}
 }
 
-test_defaults_apply_without_parameters if {
-	count(gcr.warning) == 1 with input.image.reference as _reference("gcr.io")
-		with data.gate.params as {}
+test_a_registry_that_is_not_a_string_is_not_gcr if {
+	count(gcr.violation) == 0 with input.image.reference as {"registry": null}
 }
 
 test_missing_registry_is_not_gcr if {

@@ -17,6 +17,7 @@
 package gate.policies.registries
 
 import data.gate.lib.context
+import data.gate.lib.params
 import data.gate.lib.patterns
 
 # METADATA
@@ -26,14 +27,21 @@ import data.gate.lib.patterns
 #   none when it is not a list. gate.main.fetchable reads them too.
 default approved := []
 
-approved := data.gate.params.registries.approved if is_array(data.gate.params.registries.approved)
+approved := configured if {
+	configured := params.of("registries").approved
+	is_array(configured)
+}
 
-default _name := ""
+# Read from input as a whole (always defined): OPA evaluates "not f(x)" with an undefined
+# x as undefined, regorus as true, so an argument must never be undefined. A missing or
+# non-string name matches nothing.
+_approved_name(doc) if patterns.match_any(approved, doc.image.reference.name)
 
-_name := input.image.reference.name if is_string(input.image.reference.name)
+_name(doc) := doc.image.reference.name if is_string(doc.image.reference.name)
 
-# The approved patterns, quoted, for the message. A function, so that the embedded
-# engine (which evaluates every rule of a policy package) builds it only for a violation.
+else := ""
+
+# The approved patterns, quoted, for the message.
 _quoted(approved) := concat(", ", [sprintf("'%s'", [p]) | some p in approved]) if {
 	count(approved) > 0
 } else := "(no approved patterns are configured)"
@@ -41,11 +49,11 @@ _quoted(approved) := concat(", ", [sprintf("'%s'", [p]) | some p in approved]) i
 # METADATA
 # description: The image name matches no approved pattern.
 violation contains context.result(msg, "") if {
-	not patterns.match_any(approved, _name)
+	not _approved_name(input)
 	msg := sprintf(
 		"%s is not from an approved registry: '%s' matches none of the approved patterns %s; %s",
 		[
-			context.subject(""), _name, _quoted(approved),
+			context.subject(""), _name(input), _quoted(approved),
 			"expected an image whose registry/repository matches one of them",
 		],
 	)

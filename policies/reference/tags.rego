@@ -14,52 +14,46 @@
 package gate.policies.tags
 
 import data.gate.lib.context
-
-default _configured := {}
-
-_configured := data.gate.params.tags
-
-_defaults := {"disallowed": ["latest"]}
-
-_params := object.union(_defaults, _configured)
-
-# Defaults keep every call below defined: OPA evaluates "not f(x)" with an undefined x as
-# undefined, regorus as true, so an argument must never be undefined.
-default _tag := null
-
-_tag := input.image.reference.tag
-
-default _digest := null
-
-_digest := input.image.reference.digest
-
-_disallowed contains lower(tag) if some tag in _params.disallowed
-
-_set(value) if {
-	is_string(value)
-	value != ""
-}
-
-_expected := "expected a digest, with a specific version tag if any"
+import data.gate.lib.params
 
 # METADATA
-# description: The tag is disallowed.
+# description: The tag is disallowed (compared case-insensitively).
 violation contains context.result(msg, "") if {
-	_set(_tag)
-	lower(_tag) in _disallowed
+	tag := input.image.reference.tag
+	is_string(tag)
+	some disallowed in _disallowed
+	lower(disallowed) == lower(tag)
 	msg := sprintf(
 		"%s uses the disallowed tag '%s'; %s (disallowed: %s)",
-		[context.subject(""), _tag, _expected, concat(", ", sort(_disallowed))],
+		[context.subject(""), tag, _expected, concat(", ", sort({lower(t) | some t in _disallowed}))],
 	)
 }
 
 # METADATA
 # description: Neither a tag nor a digest, i.e. the implicit latest.
 violation contains context.result(msg, "") if {
-	not _set(_tag)
-	not _set(_digest)
+	not _set(input, "tag")
+	not _set(input, "digest")
 	msg := sprintf(
 		"%s has no tag and no digest, so it pulls the implicit 'latest' tag; %s",
 		[context.subject(""), _expected],
 	)
+}
+
+# Read from input as a whole (always defined): OPA evaluates "not f(x)" with an undefined
+# x as undefined, regorus as true, so an argument must never be undefined.
+_set(doc, key) if {
+	value := doc.image.reference[key]
+	is_string(value)
+	value != ""
+}
+
+_expected := "expected a digest, with a specific version tag if any"
+
+# The disallowed tags; none when the parameter is missing or not a list.
+default _disallowed := []
+
+_disallowed := tags if {
+	tags := params.of("tags").disallowed
+	is_array(tags)
 }

@@ -61,11 +61,7 @@ test_custom_disallowed_tags if {
 		with data.gate.params.tags.disallowed as []
 }
 
-test_default_parameters_match_data_json if {
-	tags._defaults == data.gate.params.tags
-}
-
-test_defaults_apply_without_parameters if {
-	count(tags.violation) == 1 with input.image.reference as _reference("latest", null)
+test_without_parameters_no_tag_is_disallowed if {
+	count(tags.violation) == 0 with input.image.reference as _reference("latest", _digest)
 		with data.gate.params as {}
 }

@@ -1,4 +1,5 @@
-"""``bench/eval.py --quick`` runs both real engines and prints its table (CI smoke)."""
+"""``bench/eval.py --quick`` runs both real engines and prints its table, and
+``bench/decision_costs.py`` its breakdown (CI smoke)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from tests.conftest import REPO_ROOT, require_tool
 pytestmark = pytest.mark.integration
 
 
-def test_bench_eval_quick() -> None:
-    opa = require_tool("opa", "GATE_OPA")
+def run_bench(script: str, *args: str) -> str:
+    """Run ``bench/<script>`` with ``args``; its standard output (it must exit 0)."""
     result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "eval.py"), "--quick", "--opa", opa],
+        [sys.executable, str(REPO_ROOT / "bench" / script), *args],
         capture_output=True,
         text=True,
         timeout=300,
@@ -25,7 +26,12 @@ def test_bench_eval_quick() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+    return result.stdout
+
+
+def test_bench_eval_quick() -> None:
+    opa = require_tool("opa", "GATE_OPA")
+    out = run_bench("eval.py", "--quick", "--opa", opa)
     assert "evals/s" in out and "p50 ms" in out and "p99 ms" in out
     for engine in ("embedded", "opa"):
         rows = [line.split() for line in out.splitlines() if line.startswith(engine + " ")]
@@ -33,3 +39,10 @@ def test_bench_eval_quick() -> None:
         assert all(float(row[4]) > 0 for row in rows), out  # evaluations per second
     assert "OPA (REST) / embedded" in out
     assert "cost per added finding" in out
+
+
+def test_bench_decision_costs_runs() -> None:
+    """``bench/decision_costs.py`` (where a decision's time goes) runs on the shipped policies."""
+    out = run_bench("decision_costs.py", "--sizes", "0", "10")
+    assert "per step" in out and "set_input(dict)" in out
+    assert "+ gate.policies.vulnerabilities" in out

@@ -142,6 +142,51 @@ def test_trivy_debian_buster_threshold_and_allowed_cves(
     assert (code, report["allowed"]) == (0, True)
 
 
+def many_critical_findings(
+    fixtures_dir: Path, tmp_path: Path, count: int
+) -> tuple[Path, list[str]]:
+    """The Debian buster report's fixable CRITICAL finding, ``count`` times with new ids."""
+    source = fixtures_dir / "trivy" / "trivy-debian-buster-critical-fixed-low-unfixed.json"
+    report = json.loads(source.read_text())
+    [critical] = [
+        v
+        for result in report["Results"]
+        for v in result["Vulnerabilities"]
+        if v["Severity"] == "CRITICAL" and v.get("FixedVersion")
+    ]
+    ids = [f"CVE-2099-{1000 + i}" for i in range(count)]
+    report["Results"][0]["Vulnerabilities"] = [
+        critical | {"VulnerabilityID": cve, "PkgName": f"pkg{i}"} for i, cve in enumerate(ids)
+    ]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps(report))
+    return path, ids
+
+
+def test_many_findings_over_a_threshold_are_one_violation_that_lists_every_one(
+    fixtures_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scan, cves = many_critical_findings(fixtures_dir, tmp_path, 12)
+    args = [APPROVED, "--metadata", str(compliant_metadata(tmp_path)), "--scan", str(scan)]
+    code, report = run(capsys, *args)
+    assert code == 1
+    [violation] = [
+        v for v in report["results"][0]["violations"] if v["policy_id"] == "GATE-IMG-002"
+    ]
+    # --output json: every finding that broke the threshold, in the violation's findings
+    assert [f["id"] for f in violation["findings"]] == cves
+    assert {f["package"] for f in violation["findings"]} == {f"pkg{i}" for i in range(12)}
+    # the message stays bounded: the first five, and how many more
+    message = violation["message"]
+    assert "12 findings exceed maximum_fixable_severity HIGH" in message
+    assert all(cve in message for cve in cves[:5]) and cves[5] not in message
+    assert "and 7 more" in message
+
+    assert main(["eval", *args, "--now", NOW]) == 1
+    text = capsys.readouterr().out
+    assert "and 7 more" in text and cves[-1] not in text
+
+
 def test_a_scan_report_about_another_image_is_dropped_and_the_rest_judged(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -48,12 +49,35 @@ def test_allow_and_deny(tmp_path: Path) -> None:
     assert denied.entry_point == "eval" and denied.engine == "embedded"
 
 
+def test_a_result_keeps_the_findings_it_lists(tmp_path: Path) -> None:
+    listing = POLICY.replace(
+        'violation contains {"msg": "number"}',
+        'violation contains {"msg": "many", "findings": input.found} if count(input.found) > 0\n\n'
+        'violation contains {"msg": "number"}',
+    )
+    found = [{"id": "CVE-1", "fixable": True}, {"id": "CVE-2", "fixable": False}]
+    decision = engine_for(tmp_path, policy=listing).evaluate({"n": 1, "s": "0", "found": found})
+    [violation] = decision.violations
+    assert violation.findings == tuple(found)
+    document = json.loads(json.dumps(decision.to_dict()))
+    assert document["violations"][0]["findings"] == found  # JSON: every finding
+    assert len({violation, violation}) == 1  # hashable, as lint's sets need
+
+
 def test_builtin_error_is_strict_and_denies(tmp_path: Path) -> None:
     decision = engine_for(tmp_path).evaluate({"n": 1, "s": "not a number"})
     assert not decision.allowed
     assert decision.errors[0].kind == "engine"
     assert "could not parse string as number" in decision.errors[0].message
     assert "Stack backtrace" not in decision.errors[0].message
+
+
+def test_a_document_json_cannot_hold_is_an_engine_error_and_denies(tmp_path: Path) -> None:
+    engine = engine_for(tmp_path)
+    for value in (float("nan"), float("inf"), object()):
+        decision = engine.evaluate({"n": value, "s": "0"})
+        assert not decision.allowed
+        assert decision.errors[0].kind == "engine"
 
 
 def test_undefined_decision_denies(tmp_path: Path) -> None:

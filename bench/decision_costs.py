@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Where an embedded decision's CPU goes: per step, per policy package, per input path.
+
+The embedded engine's ``Engine.evaluate`` is four steps: ``json.dumps`` of the input
+document, regorus ``set_input_json``, ``eval_rule("data.gate.main.decision")`` and
+``Decision.from_rego``. This measures each in the order gate runs them, on bench/eval.py's
+documents (0, 100, 1,000 and 10,000 findings), as median CPU per step; then
+``set_input(dict)`` against ``json.dumps`` + ``set_input_json`` alternately in one loop;
+then what each policy package adds to ``eval_rule`` (the packages added one by one to an
+engine holding gate.main and the libraries).
+
+    python bench/decision_costs.py                      # about a minute
+    python bench/decision_costs.py --policies /work/main/policies --sizes 0 1000
+
+Other work on the machine inflates wall time, not CPU time; the figures are CPU time
+(``time.process_time``), best or median of several runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.eval import SIZES, document  # noqa: E402
+from gate.policy.embedded import build_regorus, decision_modules  # noqa: E402
+from gate.policy.interface import Decision, Scope  # noqa: E402
+from gate.policy.loader import (  # noqa: E402
+    POLICY_PREFIX,
+    PolicyModule,
+    PolicySet,
+    default_policy_dir,
+    load_policy_set,
+)
+
+QUERY = "data.gate.main.decision"
+clock = time.process_time
+
+
+def runs(size: int) -> int:
+    return 400 if size <= 100 else 100 if size <= 1_000 else 10
+
+
+def steps(engine: Any, docs: dict[int, dict[str, Any]]) -> None:
+    print("per step, in gate's order (median CPU ms):")
+    print(f"{'findings':>9} {'dumps':>8} {'set_json':>9} {'eval':>8} {'decision':>9} {'total':>8}")
+    for size, doc in docs.items():
+        times: list[tuple[float, ...]] = []
+        for i in range(runs(size) + 3):
+            a = clock()
+            text = json.dumps(doc)
+            b = clock()
+            engine.set_input_json(text)
+            c = clock()
+            raw = engine.eval_rule(QUERY)
+            d = clock()
+            Decision.from_rego(raw, entry_point="attest", engine="embedded")
+            e = clock()
+            if i >= 3:  # warm-up
+                times.append((b - a, c - b, d - c, e - d))
+        cells = [statistics.median(column) * 1e3 for column in zip(*times, strict=True)]
+        print(f"{size:>9,} " + " ".join(f"{c:8.3f}" for c in cells) + f" {sum(cells):8.3f}")
+
+
+def input_paths(engine: Any, docs: dict[int, dict[str, Any]]) -> None:
+    print("\ninput: json.dumps + set_input_json vs set_input(dict), alternately (median CPU ms):")
+    for size, doc in docs.items():
+        as_json: list[float] = []
+        as_dict: list[float] = []
+        for _ in range(runs(size) * 2):
+            a = clock()
+            engine.set_input_json(json.dumps(doc))
+            b = clock()
+            engine.set_input(doc)
+            c = clock()
+            as_json.append(b - a)
+            as_dict.append(c - b)
+        j, d = statistics.median(as_json) * 1e3, statistics.median(as_dict) * 1e3
+        per = f", {j / size * 1e3:.2f} us per finding" if size else ""
+        print(f"{size:>9,} findings: {j:8.3f} vs {d:8.3f}  (x{d / j:.2f}{per})")
+
+
+def best_cpu(call: Callable[[], object], n: int) -> float:
+    """The best of seven batches of ``n`` calls, per call (ms)."""
+    for _ in range(10):
+        call()
+    best = float("inf")
+    for _ in range(7):
+        start = clock()
+        for _ in range(n):
+            call()
+        best = min(best, (clock() - start) / n)
+    return best * 1e3
+
+
+def packages(policy_set: PolicySet, docs: dict[int, dict[str, Any]]) -> None:
+    sizes = [s for s in docs if s <= 1_000]
+    texts = {size: json.dumps(docs[size]) for size in sizes}
+
+    def cost(modules: Sequence[PolicyModule], size: int) -> float:
+        engine = build_regorus(policy_set, modules=modules)
+        engine.set_input_json(texts[size])
+        return best_cpu(lambda: engine.eval_rule(QUERY), 400 if size <= 100 else 40)
+
+    modules = decision_modules(policy_set, Scope.FULL)
+    have = [m for m in modules if not m.package.startswith(POLICY_PREFIX)]
+    print("\neval_rule as policy packages are added (best CPU ms, the same input each run):")
+    print(f"{'':<42}" + "".join(f"{f'{s:,} findings':>22}" for s in sizes))
+    before = {size: cost(have, size) for size in sizes}
+    print(f"{'gate.main and the libraries':<42}" + "".join(f"{before[s]:>22.3f}" for s in sizes))
+    for module in modules:
+        if not module.package.startswith(POLICY_PREFIX):
+            continue
+        have.append(module)
+        now = {size: cost(have, size) for size in sizes}
+        cells = "".join(f"{f'{now[s]:.3f} (+{now[s] - before[s]:.3f})':>22}" for s in sizes)
+        print(f"+ {module.package:<40}{cells}")
+        before = now
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--policies", type=Path, default=default_policy_dir())
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    args = parser.parse_args(argv)
+    policy_set = load_policy_set(args.policies)
+    engine = build_regorus(policy_set, modules=decision_modules(policy_set, Scope.FULL))
+    docs = {size: document(size) for size in args.sizes}
+    print(f"policies: {args.policies}\n")
+    steps(engine, docs)
+    input_paths(engine, docs)
+    packages(policy_set, docs)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
