@@ -7,7 +7,9 @@ document, regorus ``set_input_json``, ``eval_rule("data.gate.main.decision")`` a
 documents (0, 100, 1,000 and 10,000 findings), as median CPU per step; then
 ``set_input(dict)`` against ``json.dumps`` + ``set_input_json`` alternately in one loop;
 then what each policy package adds to ``eval_rule`` (the packages added one by one to an
-engine holding gate.main and the libraries).
+engine holding gate.main and the libraries); then whether threads evaluate in parallel
+(one regorus engine per thread, as the webhook's pool has: decisions per second with 1 and
+2 threads, and the process's CPU over wall time).
 
     python bench/decision_costs.py                      # about a minute
     python bench/decision_costs.py --policies /work/main/policies --sizes 0 1000
@@ -22,6 +24,7 @@ import argparse
 import json
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -126,10 +129,40 @@ def packages(policy_set: PolicySet, docs: dict[int, dict[str, Any]]) -> None:
         before = now
 
 
+def threads(policy_set: PolicySet, doc: dict[str, Any], seconds: float = 3.0) -> None:
+    """Decisions per second on 1 and 2 threads, each with its own engine (as the pool's)."""
+    print("\nthreads (0 findings; each thread its own engine, as the webhook's pool):")
+    text = json.dumps(doc)
+
+    def work(counts: list[int], until: float) -> None:
+        engine = build_regorus(policy_set, modules=decision_modules(policy_set, Scope.FULL))
+        engine.set_input_json(text)
+        done = 0
+        while time.monotonic() < until:
+            engine.eval_rule(QUERY)
+            done += 1
+        counts.append(done)
+
+    for count in (1, 2):
+        counts: list[int] = []
+        until = time.monotonic() + seconds
+        workers = [threading.Thread(target=work, args=(counts, until)) for _ in range(count)]
+        cpu, wall = clock(), time.monotonic()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        cpu, wall = clock() - cpu, time.monotonic() - wall
+        print(
+            f"  {count} thread(s): {sum(counts) / wall:7.0f} decisions/s, CPU/wall {cpu / wall:.2f}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policies", type=Path, default=default_policy_dir())
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--thread-seconds", type=float, default=3.0, help="per thread count")
     args = parser.parse_args(argv)
     policy_set = load_policy_set(args.policies)
     engine = build_regorus(policy_set, modules=decision_modules(policy_set, Scope.FULL))
@@ -138,6 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps(engine, docs)
     input_paths(engine, docs)
     packages(policy_set, docs)
+    threads(policy_set, document(0), args.thread_seconds)
     return 0
 
 
