@@ -162,7 +162,7 @@ _on_blocked_list := [f |
 # lists every one.
 _listing(findings) := concat("; ", [_describe(f) | some f in findings]) if {
 	count(findings) <= 5
-} else := sprintf("%s; and %d more (every one is in the violation's findings)", [
+} else := sprintf("%s; and %d more (gate eval IMAGE --output json lists every one)", [
 	concat("; ", [_describe(f) | some f in array.slice(findings, 0, 5)]),
 	count(findings) - 5,
 ])

@@ -210,7 +210,8 @@ test_one_violation_per_threshold_lists_every_finding if {
 		"image ghcr.io/aquasecurity/trivy-test-images:debian-buster: 50 findings exceed maximum_fixable_severity HIGH: ",
 		"CVE-1 (CRITICAL) in package pkg 1.0, a fix is available; CVE-2 (CRITICAL) in package pkg 1.0, a fix is available; ",
 		"CVE-3 (CRITICAL) in package pkg 1.0, a fix is available; CVE-4 (CRITICAL) in package pkg 1.0, a fix is available; ",
-		"CVE-5 (CRITICAL) in package pkg 1.0, a fix is available; and 45 more (every one is in the violation's findings); ",
+		"CVE-5 (CRITICAL) in package pkg 1.0, a fix is available; ",
+		"and 45 more (gate eval IMAGE --output json lists every one); ",
 		"expected no such finding (upgrade the packages, or list the ids in allowed_cves after review)",
 	])
 	some two in violations
