@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from gate.errors import ConfigError
+from gate.policy.params import check_override
 
 POLICY_PREFIX = "gate.policies."
 # Policy families: package prefix -> key under data.gate holding that family's catalog.
@@ -108,9 +109,12 @@ def load_policy_set(source: Path, overrides: Sequence[Path] = ()) -> PolicySet:
     data: dict[str, Any] = {}
     for path, text in sorted(files.items()):
         if PurePosixPath(path).name in {"data.json", "data.yaml"}:
-            _merge(data, _nest(PurePosixPath(path).parent.parts, _parse_data(path, text)))
+            merge_data(data, _nest(PurePosixPath(path).parent.parts, _parse_data(path, text)))
+    defaults = json.loads(json.dumps(data))
     for override in overrides:
-        _merge(data, _parse_data(str(override), _read_text(override)))
+        given = _parse_data(str(override), _read_text(override))
+        check_override(str(override), given, defaults)
+        merge_data(data, given)
     catalogs = {key: build_catalog(modules, prefix) for prefix, key in CATALOGS.items()}
     gate_data = data.setdefault("gate", {})
     for key, catalog in catalogs.items():
@@ -255,10 +259,10 @@ def _nest(parts: Sequence[str], value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _merge(target: dict[str, Any], update: Mapping[str, Any]) -> None:
+def merge_data(target: dict[str, Any], update: Mapping[str, Any]) -> None:
     """Deep-merge ``update`` into ``target``: objects merge, anything else replaces."""
     for key, value in update.items():
         if isinstance(value, Mapping) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
+            merge_data(target[key], value)
         else:
             target[key] = json.loads(json.dumps(value))

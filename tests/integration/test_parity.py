@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import string
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,7 @@ from gate.lint.run import Linter
 from gate.policy.document import build_document, validate_document
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.interface import IMAGE_SCOPES, EngineError, Scope
+from gate.policy.loader import merge_data
 from gate.policy.opa import OpaEngine
 from gate.policy.source import PolicySource
 from gate.reference import ImageRef, matches_any, parse_reference
@@ -224,12 +226,18 @@ class Pairs:
             return self.active
         if self.active is not None:
             self.checked += self.active.checked
-        override = self.folder / f"{variant}.json"
-        payload = {"gate": {"params": VARIANTS[variant] if params is None else params}}
-        override.write_text(json.dumps(payload), encoding="utf-8")
-        # Loaded once: policies/ may be edited meanwhile, and both engines of a pair must
-        # see the very same set.
-        source = PolicySource(self.policies, (override,), interval=1e9)
+        # The variant's parameters go into a copy of the policy set's data.json, not into
+        # a --data file: gate refuses a --data file that gives a parameter another type
+        # than its default, and the odd variants do so on purpose (as data fed to an OPA
+        # some other way may). Loaded once: policies/ may be edited meanwhile, and both
+        # engines of a pair must see the very same set.
+        copy = self.folder / variant
+        shutil.rmtree(copy, ignore_errors=True)
+        shutil.copytree(self.policies, copy)
+        data = json.loads((copy / "data.json").read_text(encoding="utf-8"))
+        merge_data(data["gate"]["params"], VARIANTS[variant] if params is None else params)
+        (copy / "data.json").write_text(json.dumps(data), encoding="utf-8")
+        source = PolicySource(copy, (), interval=1e9)
         self.active = Pair(variant, source, self.opa_url)
         return self.active
 

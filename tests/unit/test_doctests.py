@@ -13,6 +13,7 @@ MODULES = [
     "gate.facts.interface",
     "gate.facts.local",
     "gate.webhook.kinds",
+    "gate.policy.params",
     "gate.policy.opa",
     "gate.policy.opa.connection",
     "gate.policy.opa.engine",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gate.errors import ConfigError
-from gate.policy.loader import load_policy_set, package_metadata
+from gate.policy.loader import default_policy_dir, load_policy_set, package_metadata
 from gate.policy.source import PolicySource
 
 POLICY = """# METADATA
@@ -75,6 +75,43 @@ def test_bad_override_file_is_a_config_error(tmp_path: Path, text: str) -> None:
     override.write_text(text)
     with pytest.raises(ConfigError):
         load_policy_set(write_policies(tmp_path / "p"), [override])
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("freshness:\n  max_age_days: '90'", 'freshness.max_age_days is a string ("90")'),
+        ("tags:\n  disallowed: latest", "tags.disallowed is a string"),
+        ("tags:\n  disallowed: [latest, 7]", "tags.disallowed[1] is a number (7)"),
+        ("non_root:\n  strict: 'yes'", "non_root.strict is a string"),
+        ("vulnerabilities: HIGH", "vulnerabilities is a string"),
+        ("registries:\n  approved: null", "registries.approved is null"),
+    ],
+)
+def test_an_override_of_another_type_than_the_default_is_refused(
+    tmp_path: Path, override: str, named: str
+) -> None:
+    # The shipped policy set's data.json gives the types; gate refuses at load time, naming
+    # the file and the parameter, instead of judging every image on a nonsense parameter.
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "gate:\n  params:\n" + "".join(f"    {line}\n" for line in override.split("\n"))
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_policy_set(default_policy_dir(), [path])
+    assert str(path) in str(caught.value) and f"data.gate.params.{named}" in str(caught.value)
+    assert "data.json" in caught.value.hint
+
+
+def test_overrides_of_the_defaults_types_and_new_keys_are_taken(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(
+        "gate:\n  params:\n    freshness: {max_age_days: 30.5}\n"
+        "    vulnerabilities: {allowed_cves: [CVE-2024-1]}\n"
+        "    secrets: {value_patterns: {mine: 'x[0-9]+'}}\n    team: {anything: [1, a]}\n"
+    )
+    params = load_policy_set(default_policy_dir(), [path]).data["gate"]["params"]
+    assert params["freshness"]["max_age_days"] == 30.5 and params["team"] == {"anything": [1, "a"]}
 
 
 def test_bundle_with_nested_data(tmp_path: Path) -> None:
