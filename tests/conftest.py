@@ -6,9 +6,11 @@ Missing tools or data skip a test on a developer's machine and fail it in CI
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -26,6 +28,18 @@ def require(condition: bool, why: str) -> None:
     if in_ci():
         pytest.fail(f"required in CI: {why}", pytrace=False)
     pytest.skip(why)
+
+
+def require_module(name: str) -> ModuleType:
+    """The module ``name`` (a test dependency in requirements-dev.txt); skip (outside CI,
+    the whole module when called at import) or fail (in CI) when it is not installed."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        why = f"{name} is not installed ({exc}; pip install -r requirements-dev.txt)"
+        if in_ci():
+            pytest.fail(f"required in CI: {why}", pytrace=False)
+        pytest.skip(why, allow_module_level=True)
 
 
 def require_tool(name: str, env_var: str | None = None) -> str:

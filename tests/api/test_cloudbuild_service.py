@@ -27,7 +27,7 @@ from grafeas.grafeas_v1 import DiscoveryOccurrence
 from tests.api.conftest import ATTESTOR, KMS_KEY, bearer
 from tests.api.issuer import AUDIENCE, CALLER, ISSUER, Issuer
 from tests.api.test_served import apis, registry, serving_env  # noqa: F401 - fixtures
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, require_module
 from tests.integration.attest_env import PROJECT, GoogleApis
 from tests.integration.binauthz_server import verify_pkix
 from tests.integration.cloudbuild import CloudBuild
@@ -39,7 +39,7 @@ from tests.integration.test_registry_client import binary  # noqa: F401 - fixtur
 from tests.webhook.server import ServedGate, make_tls
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("trustme")
+require_module("trustme")
 Status = DiscoveryOccurrence.AnalysisStatus
 BUILD_FILE = REPO_ROOT / "deploy" / "cloudbuild-service.yaml"
 SCAN_WAIT = 12  # GATE_SCAN_WAIT of the served gate, in seconds

@@ -23,10 +23,11 @@ from hypothesis import HealthCheck, settings
 from gate.api.schema import document
 from tests.api.conftest import KMS_KEY
 from tests.api.issuer import AUDIENCE, CALLER, Issuer
+from tests.conftest import require_module
 from tests.integration.attest_env import google_apis
 from tests.webhook.server import ServedGate, make_tls
 
-schemathesis = pytest.importorskip("schemathesis")
+schemathesis = require_module("schemathesis")
 pytestmark = pytest.mark.integration
 EXAMPLE_ATTESTOR = document()["components"]["schemas"]["AttestRequest"]["properties"]["attestor"][
     "examples"

@@ -20,6 +20,7 @@ from tests.api.conftest import ATTESTOR, KEY, KMS_KEY, OTHER_CALLER, bearer
 from tests.api.issuer import AUDIENCE, CALLER, Issuer
 from tests.api.test_auth import bad_tokens
 from tests.api.test_requests import conforms
+from tests.conftest import require_module
 from tests.integration.attest_env import PROJECT, GoogleApis, google_apis
 from tests.integration.binauthz_server import verify_pkix
 from tests.integration.registry_server import RegistryServer
@@ -28,7 +29,7 @@ from tests.integration.test_registry_client import binary, started  # noqa: F401
 from tests.webhook.server import ServedGate, Tls, make_tls
 
 pytestmark = pytest.mark.integration
-pytest.importorskip("trustme")
+require_module("trustme")
 Status = DiscoveryOccurrence.AnalysisStatus
 
 

@@ -21,11 +21,11 @@ from gate.attest.signers import SignerOptions, load_signer, parse_pkcs11_uri
 from gate.attest.signers.interface import SignerError
 from gate.attest.signers.pkcs11 import Pkcs11Config, Pkcs11Signer
 from gate.attest.verify import verify_image
-from tests.conftest import require, require_tool
+from tests.conftest import require, require_module, require_tool
 from tests.integration.attest_env import GoogleApis, google_apis, image
 from tests.integration.binauthz_server import verify_pkix
 
-pkcs11 = pytest.importorskip("pkcs11")
+pkcs11 = require_module("pkcs11")
 from pkcs11 import Attribute, KeyType  # noqa: E402
 from pkcs11.util.ec import encode_named_curve_parameters  # noqa: E402
 

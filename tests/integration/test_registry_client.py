@@ -29,7 +29,7 @@ from gate.facts.registry import (
 from gate.facts.registry.cache import ContentCache, TagCache
 from gate.facts.registry.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from gate.reference import parse_reference
-from tests.conftest import REPO_ROOT, require, require_tool
+from tests.conftest import REPO_ROOT, require, require_module, require_tool
 from tests.integration.oci_push import (
     Pushed,
     Pusher,
@@ -134,7 +134,7 @@ def platform_schema() -> dict[str, Any]:
 
 
 def test_multi_arch_image_names_arm64_running_as_root(registry: RegistryServer) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema = require_module("jsonschema")
     index, amd, arm = multi_arch(Pusher(registry.url), "team/app", "1.0")
     facts = fetch_platforms(
         client_for(registry), parse_reference(f"{registry.host}/team/app:1.0"), Deadline.after(10)

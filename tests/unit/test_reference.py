@@ -27,7 +27,7 @@ from gate.reference import (
     parse_reference,
     validate_pattern,
 )
-from tests.conftest import require_tool
+from tests.conftest import require_module, require_tool
 
 H64 = "0123456789abcdef" * 4
 H128 = H64 * 2
@@ -524,7 +524,7 @@ _GLOB_POLICY = 'package p\nimport rego.v1\nm := glob.match(input.p, ["/"], input
 
 @pytest.fixture(scope="module")
 def rego_glob() -> Callable[[str, str], Any]:
-    regorus = pytest.importorskip("regorus")
+    regorus = require_module("regorus")
     engine = regorus.Engine()
     engine.add_policy("p.rego", _GLOB_POLICY)
 

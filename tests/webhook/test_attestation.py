@@ -116,7 +116,8 @@ def test_verdicts_are_cached_by_digest_when_positive_only() -> None:
 
 @pytest.fixture
 def apis() -> Iterator[object]:
-    attest_env = pytest.importorskip("tests.integration.attest_env")
+    from tests.integration import attest_env
+
     with attest_env.google_apis() as running:
         yield running
 

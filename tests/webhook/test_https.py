@@ -17,6 +17,7 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 
+from tests.conftest import require_module
 from tests.webhook.reviews import (
     COMPLIANT,
     KINDS,
@@ -29,7 +30,7 @@ from tests.webhook.reviews import (
 from tests.webhook.server import ServedGate, Tls, free_port, gate_argv, make_tls
 from tests.webhook.test_review import JSON, check_reply, mutated
 
-pytest.importorskip("trustme")
+require_module("trustme")
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +126,6 @@ class HangingRegistry:
 
 
 def test_a_hanging_registry_is_denied_within_the_budget(tls: Tls, tmp_path: Path) -> None:
-    pytest.importorskip("gate.facts.sources")
     registry = HangingRegistry()
     host = f"127.0.0.1:{registry.port}"
     data = tmp_path / "approve-local.json"

@@ -23,7 +23,7 @@ from gate.facts.sources import FetchedFacts
 from gate.policy.engines import create_engine
 from gate.webhook.app import create_app
 from gate.webhook.facts import TrialFacts
-from tests.conftest import require, require_tool
+from tests.conftest import require, require_module, require_tool
 from tests.integration.oci_push import Pusher, canonical, image_config, push_image
 from tests.integration.registry_server import RegistryServer
 from tests.webhook.conftest import _APPS, CountingFacts, answer
@@ -222,7 +222,7 @@ def test_dry_run_is_answered_the_same(gate: Gate, registry: RegistryServer) -> N
 def test_served_over_https_validate_checks_the_digest_mutate_pinned(
     registry: RegistryServer, tmp_path: Path
 ) -> None:
-    pytest.importorskip("trustme")
+    require_module("trustme")
     from tests.webhook.server import ServedGate, make_tls
 
     v1 = push(registry, "acme/served", "v1", compliant=True)
