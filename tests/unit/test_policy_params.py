@@ -59,13 +59,13 @@ def _mentions() -> set[tuple[str, str]]:
     """(policy name, key) for each key a file that reads params.of(name) names as ``.key``
     or ``"key"``, itself or in a gate.lib module it imports: the reverse check's view, which
     also sees keys passed on to a library function or chosen at run time (the thresholds)."""
-    found = set()
+    found, params = set(), _params()
     for source in _sources():
         code = _code(source)
         for lib in re.findall(r"import data\.gate\.lib\.(\w+)", code):
             code += "\n" + _code(POLICIES / "lib" / f"{lib}.rego")
         for name in set(re.findall(r'params\.of\("(\w+)"\)', code)):
-            section = _params().get(name)
+            section = params.get(name)
             for key in section if isinstance(section, dict) else ():
                 if re.search(rf'(\.{key}\b|"{key}")', code):
                     found.add((name, key))
