@@ -81,7 +81,8 @@ class FactSource(abc.ABC):
 
     ``local``: gathering contacts nothing (files on disk), so ``evaluate_image`` need not
     run the reference policies before it; every other source is asked only once they
-    allowed the reference (gate never contacts what policy forbids).
+    allowed the reference (gate never contacts what policy forbids). ``at_hand`` is for
+    sources that keep what they gathered (the webhook's cache).
     """
 
     local = False
@@ -89,3 +90,7 @@ class FactSource(abc.ABC):
     @abc.abstractmethod
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         """The reference (its digest resolved) and the facts, before ``deadline`` (monotonic)."""
+
+    def at_hand(self, ref: ImageRef) -> tuple[ImageRef, ImageFacts] | None:
+        """What ``gather(ref)`` would return, when it is known without contacting anything."""
+        return None

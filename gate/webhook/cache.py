@@ -78,6 +78,12 @@ class CachedFacts(FactSource):
         self._inflight: dict[str, Future[tuple[ImageRef, ImageFacts]]] = {}
         self._lock = threading.Lock()
 
+    def at_hand(self, ref: ImageRef) -> tuple[ImageRef, ImageFacts] | None:
+        found = self.cache.get(ref.normalized)
+        if found is not None:
+            self.record("facts", True)
+        return found
+
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         key = ref.normalized
         found = self.cache.get(key)

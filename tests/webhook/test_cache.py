@@ -120,3 +120,13 @@ def test_facts_gathered_with_an_error_are_never_kept() -> None:
         _, found = facts.gather(REF, time.monotonic() + 5)
         assert [e.message for e in found.errors] == ["scanner down"]
     assert source.calls == 2  # asked again: the scanner may be back
+
+
+def test_facts_at_hand_are_only_the_kept_ones_and_contact_nothing() -> None:
+    source = SlowFacts(0.0)
+    facts, seen = cached(source)
+    assert facts.at_hand(REF) is None and seen == [] and source.calls == 0
+    gathered = facts.gather(REF, time.monotonic() + 5)
+    assert facts.at_hand(REF) == gathered and source.calls == 1
+    assert seen[-1] == ("facts", True)
+    assert facts.at_hand(parse_reference("us-docker.pkg.dev/p/r/other:1")) is None
