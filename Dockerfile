@@ -13,6 +13,23 @@ RUN python -m venv /opt/gate
 # Dependencies first: a source change keeps this layer cached.
 COPY requirements.txt ./
 RUN /opt/gate/bin/pip install --no-cache-dir -r requirements.txt
+# gate_regorus (native/gate_regorus): the embedded engine's regorus binding, which evaluates
+# without holding the GIL. Built in this stage only: a C linker from Debian, and Rust from
+# the rustup wheel on PyPI (pinned) with a pinned toolchain; none of it reaches the image.
+# Debian's gcc is left unpinned: its version follows the pinned base image.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
+ENV RUSTUP_HOME=/opt/rustup \
+    CARGO_HOME=/opt/cargo \
+    PATH=/opt/rust/bin:/opt/cargo/bin:$PATH
+RUN python -m venv /opt/rust \
+ && /opt/rust/bin/pip install --no-cache-dir rustup==1.29.0.1 \
+ && rustup toolchain install 1.95.0 --profile minimal \
+ && rustup default 1.95.0
+COPY native/gate_regorus ./native/gate_regorus
+RUN /opt/gate/bin/pip install --no-cache-dir ./native/gate_regorus
 COPY pyproject.toml README.md ./
 COPY gate ./gate
 RUN /opt/gate/bin/pip install --no-cache-dir --no-deps .

@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.eval import SIZES, document  # noqa: E402
-from gate.policy.embedded import build_regorus, decision_modules  # noqa: E402
+from gate.policy.embedded import build_interpreter, build_regorus, decision_modules  # noqa: E402
 from gate.policy.interface import Decision, Scope  # noqa: E402
 from gate.policy.loader import (  # noqa: E402
     POLICY_PREFIX,
@@ -130,32 +130,37 @@ def packages(policy_set: PolicySet, docs: dict[int, dict[str, Any]]) -> None:
 
 
 def threads(policy_set: PolicySet, doc: dict[str, Any], seconds: float = 3.0) -> None:
-    """Decisions per second on 1 and 2 threads, each with its own engine (as the pool's)."""
+    """Decisions per second on 1 and 2 threads, each with its own engine (as the pool's),
+    on gate's binding (gate_regorus) and regorus's own."""
     print("\nthreads (0 findings; each thread its own engine, as the webhook's pool):")
     text = json.dumps(doc)
+    modules = decision_modules(policy_set, Scope.FULL)
 
-    def work(counts: list[int], until: float) -> None:
-        engine = build_regorus(policy_set, modules=decision_modules(policy_set, Scope.FULL))
-        engine.set_input_json(text)
+    def work(binding: str, counts: list[int], until: float) -> None:
+        engine = build_interpreter(policy_set, modules, binding)
         done = 0
         while time.monotonic() < until:
-            engine.eval_rule(QUERY)
+            engine.evaluate(QUERY, text)
             done += 1
         counts.append(done)
 
-    for count in (1, 2):
-        counts: list[int] = []
-        until = time.monotonic() + seconds
-        workers = [threading.Thread(target=work, args=(counts, until)) for _ in range(count)]
-        cpu, wall = clock(), time.monotonic()
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        cpu, wall = clock() - cpu, time.monotonic() - wall
-        print(
-            f"  {count} thread(s): {sum(counts) / wall:7.0f} decisions/s, CPU/wall {cpu / wall:.2f}"
-        )
+    for binding in ("gate_regorus", "regorus"):
+        for count in (1, 2):
+            counts: list[int] = []
+            until = time.monotonic() + seconds
+            workers = [
+                threading.Thread(target=work, args=(binding, counts, until)) for _ in range(count)
+            ]
+            cpu, wall = clock(), time.monotonic()
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            cpu, wall = clock() - cpu, time.monotonic() - wall
+            print(
+                f"  {binding:<13} {count} thread(s): {sum(counts) / wall:7.0f} decisions/s, "
+                f"CPU/wall {cpu / wall:.2f}"
+            )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from gate.audit.settings import AuditSettings
 from gate.envparse import fields_from_env
 from gate.errors import ConfigError
 from gate.facts.provenance.settings import TrustSettings
+from gate.policy.interpreter import BINDINGS
 from gate.policy.loader import default_policy_dir
 from gate.webhook.settings import WebhookSettings
 
@@ -38,6 +39,7 @@ class Settings:
     policies: Path = field(default_factory=default_policy_dir)
     data_overrides: tuple[Path, ...] = ()
     engine: str = "embedded"
+    regorus_binding: str = "auto"  # the embedded engine's: auto, gate_regorus or regorus
     opa_url: str = "http://127.0.0.1:8181"
     opa_token: str = ""
     opa_ca_file: str = ""
@@ -89,6 +91,7 @@ class Settings:
     def validated(self) -> Settings:
         for name, value, allowed in (
             ("engine", self.engine, ENGINES),
+            ("regorus binding", self.regorus_binding, BINDINGS),
             ("scan source", self.scan_source, SCAN_SOURCES),
             ("fixability", self.fixability, FIXABILITY),
         ):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Set up gate on a fresh machine: a virtualenv with gate installed (editable), and with
-# --dev the test tools: pinned Python dev requirements, OPA and Regal built from their Go
-# modules at pinned versions (cached in $GATE_TOOLS, default ~/.cache/gate/bin).
+# Set up gate on a fresh machine: a virtualenv with gate installed (editable) and its
+# native binding gate_regorus (scripts/native.sh, needs Rust), and with --dev the test
+# tools: pinned Python dev requirements, OPA and Regal built from their Go modules at
+# pinned versions (cached in $GATE_TOOLS, default ~/.cache/gate/bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,9 @@ req=requirements.txt
 $dev && req=requirements-dev.txt
 say "installing $req and gate"
 .venv/bin/pip install --quiet --disable-pip-version-check -r "$req" -e .
+# The tests need gate_regorus (GATE_NATIVE_REQUIRED=1: no cargo is an error).
+$dev && export GATE_NATIVE_REQUIRED=1
+bash scripts/native.sh
 
 $dev || exit 0
 

@@ -2,7 +2,8 @@
 
 Builtin errors are strict (an error, never a silent undefined). A regorus engine may
 not cross threads, so each thread compiles its own once, and a threaded server evaluates
-without locks.
+without locks; with gate's own binding (gate.policy.interpreter) the threads evaluate at
+the same time, on every core.
 When the policy source changes, the next evaluation in each thread picks up the new set.
 
     >>> from gate.policy.loader import default_policy_dir
@@ -32,6 +33,7 @@ from gate.policy.interface import (
     Scope,
     fetchable_patterns,
 )
+from gate.policy.interpreter import Interpreter, new_interpreter, resolve_binding
 from gate.policy.loader import POLICY_PREFIX, PolicyModule, PolicySet
 from gate.policy.source import PolicySource
 
@@ -58,14 +60,27 @@ def build_regorus(
     include_tests: bool = False,
     modules: Sequence[PolicyModule] | None = None,
 ) -> Any:
-    """A regorus engine with the data of ``policy_set`` and its modules (or ``modules``)."""
-    engine = regorus.Engine()
+    """A regorus engine (regorus's own binding, for the Rego tests and the benchmarks) with
+    the data of ``policy_set`` and its modules (or ``modules``)."""
     if modules is None:
         modules = policy_set.modules if include_tests else policy_set.policy_modules
+    return _loaded(regorus.Engine(), policy_set, modules)
+
+
+def build_interpreter(
+    policy_set: PolicySet, modules: Sequence[PolicyModule], binding: str = "auto"
+) -> Interpreter:
+    """An interpreter on ``binding`` with the data of ``policy_set`` and ``modules``."""
+    interpreter: Interpreter = _loaded(new_interpreter(binding), policy_set, modules)
+    return interpreter
+
+
+def _loaded(engine: Any, policy_set: PolicySet, modules: Sequence[PolicyModule]) -> Any:
+    """``engine`` with ``modules`` and the policy set's data added; EngineError when refused."""
     for module in modules:
         try:
             engine.add_policy(module.path, module.source)
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError) as exc:
             raise EngineError(
                 f"policy {module.path} does not compile: {rego_error_text(exc)}",
                 hint="run `opa check --strict` on the policy folder",
@@ -111,13 +126,14 @@ def first_value(result_json: str) -> Any:
 class EmbeddedEngine(Engine):
     name = "embedded"
 
-    def __init__(self, source: PolicySource) -> None:
+    def __init__(self, source: PolicySource, binding: str = "auto") -> None:
         self._source = source
+        self.binding = resolve_binding(binding)  # gate_regorus or regorus
         self._lock = threading.Lock()
         self._local = threading.local()
         policy_set = source.current()
         fingerprint = policy_set.fingerprint
-        self._local.engines = (fingerprint, _scope_engines(policy_set))
+        self._local.engines = (fingerprint, self._scope_engines(policy_set))
         # (set, fingerprint) pairs, each replaced as a whole. A fingerprint hashes every
         # module and the data (about a millisecond), so it is computed once per set
         # object, not once per query: the source hands out the same object until it reloads.
@@ -148,7 +164,7 @@ class EmbeddedEngine(Engine):
                 self._rejected = (latest, fingerprint)
                 return good
             try:
-                self._local.engines = (fingerprint, _scope_engines(latest))
+                self._local.engines = (fingerprint, self._scope_engines(latest))
             except EngineError as exc:
                 log.error("changed policies do not compile, keeping the previous set: %s", exc)
                 self._rejected = (latest, fingerprint)
@@ -161,7 +177,9 @@ class EmbeddedEngine(Engine):
         engine = engines.get(scope)
         if engine is None:  # the Dockerfile policies: compiled on first use (gate lint)
             policy_set = self.prepare()
-            engine = build_regorus(policy_set, modules=decision_modules(policy_set, scope))
+            engine = build_interpreter(
+                policy_set, decision_modules(policy_set, scope), self.binding
+            )
             engines[scope] = engine
         return _evaluate(engine, _input_json(document), scope.value)
 
@@ -177,13 +195,21 @@ class EmbeddedEngine(Engine):
         self._fetchable = (fingerprint, patterns)
         return patterns
 
+    def _scope_engines(self, policy_set: PolicySet) -> dict[Scope, Interpreter]:
+        """The image scopes' interpreters, compiled now (a set that does not compile fails
+        early)."""
+        return {
+            scope: build_interpreter(policy_set, decision_modules(policy_set, scope), self.binding)
+            for scope in IMAGE_SCOPES
+        }
+
     def _thread_engines(self) -> tuple[str, dict[Scope, Any]]:
         """This thread's engines and their set's fingerprint: regorus engines may not cross
         threads, so each builds its own."""
         policy_set, fingerprint = self._prepare()
         cached: tuple[str, dict[Scope, Any]] | None = getattr(self._local, "engines", None)
         if cached is None or cached[0] != fingerprint:
-            cached = (fingerprint, _scope_engines(policy_set))
+            cached = (fingerprint, self._scope_engines(policy_set))
             self._local.engines = cached
         return cached
 
@@ -205,21 +231,12 @@ def _input_json(document: Mapping[str, Any]) -> str:
         ) from exc
 
 
-def _evaluate(engine: Any, input_json: str, rule: str) -> Any:
+def _evaluate(engine: Interpreter, input_json: str, rule: str) -> Any:
     """``data.<rule>`` on ``input_json``; every regorus failure is an EngineError."""
     try:
-        engine.set_input_json(input_json)
-        return engine.eval_rule(f"data.{rule}")
+        return engine.evaluate(f"data.{rule}", input_json)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise EngineError(
             f"policy evaluation failed: {rego_error_text(exc)}",
             hint=EVALUATION_HINT,
         ) from exc
-
-
-def _scope_engines(policy_set: PolicySet) -> dict[Scope, Any]:
-    """The image scopes' engines, compiled now (a set that does not compile fails early)."""
-    return {
-        scope: build_regorus(policy_set, modules=decision_modules(policy_set, scope))
-        for scope in IMAGE_SCOPES
-    }

@@ -28,7 +28,7 @@ def create_engine(settings: Settings, source: PolicySource | None = None) -> Eng
     ``source`` is the settings' policy source when the caller already loaded it.
     """
     if settings.engine != "opa":
-        return EmbeddedEngine(source or policy_source(settings))
+        return EmbeddedEngine(source or policy_source(settings), settings.regorus_binding)
     from gate.policy.opa import OpaEngine  # the client and its HTTP stack: only for OPA
 
     push = settings.opa_push_policies

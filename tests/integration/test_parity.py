@@ -1,5 +1,8 @@
 """THE PARITY TEST: the embedded engine and a real OPA decide the same.
 
+The embedded engine runs on gate's binding (gate_regorus, required here) and on regorus's
+own (its fallback); both must agree with each other and with OPA.
+
 Every input document goes through both engines, loaded with the same ``PolicySet`` (the
 real ``policies/`` folder plus one of several data overrides), for both scopes. The raw
 decision values must be identical once every list is sorted canonically (Rego sets have
@@ -55,7 +58,7 @@ from gate.policy.loader import merge_data
 from gate.policy.opa import OpaEngine
 from gate.policy.source import PolicySource
 from gate.reference import ImageRef, matches_any, parse_reference
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, require_module
 from tests.integration.opa_server import OpaServer
 from tests.unit.test_lint_policies import CASES as LINT_CASES
 
@@ -178,7 +181,9 @@ class Pair:
     def __init__(self, variant: str, source: PolicySource, opa_url: str) -> None:
         self.variant = variant
         self.source = source
-        self.embedded = EmbeddedEngine(source)
+        self.embedded = EmbeddedEngine(source, "gate_regorus")
+        # regorus's own binding, the one gate falls back to without gate_regorus.
+        self.fallback = EmbeddedEngine(source, "regorus")
         self.opa = OpaEngine(opa_url, source)
         self.opa.prepare()
         self.checked = 0
@@ -195,6 +200,10 @@ class Pair:
         results: dict[Scope, Any] = {}
         for scope in IMAGE_SCOPES:
             embedded = self.outcome(self.embedded, doc, scope)
+            fallback = self.outcome(self.fallback, doc, scope)
+            assert fallback[0] == embedded[0] and (
+                fallback[0] == "error" or fallback == embedded
+            ), deviation(self.variant, scope, doc, embedded, fallback)
             opa = self.outcome(self.opa, doc, scope)
             if embedded[0] == "error" or opa[0] == "error":
                 # Both must fail (the messages differ between engines, the denial does not).
@@ -249,6 +258,7 @@ class Pairs:
 def pairs(
     opa_binary: str, tmp_path_factory: pytest.TempPathFactory, policies_dir: Path
 ) -> Iterator[Pairs]:
+    require_module("gate_regorus")
     folder = tmp_path_factory.mktemp("parity")
     with OpaServer(opa_binary, folder) as server:
         made = Pairs(server.url, policies_dir, folder)

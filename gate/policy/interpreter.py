@@ -1,0 +1,110 @@
+"""The regorus interpreter the embedded engine evaluates with, through one of two bindings.
+
+``gate_regorus`` is gate's own binding (``native/gate_regorus``, built by
+``scripts/setup.sh``): it evaluates with the GIL released, so the threads of a worker
+evaluate a review's images on every core. ``regorus`` is regorus's own binding from PyPI:
+it keeps the GIL while it evaluates, so a worker evaluates one image at a time. Both run
+regorus's interpreter with its defaults (Rego v1, builtin errors raised): the parity test
+checks the one in use against OPA, and tests/unit/test_interpreter.py both against each
+other. ``auto`` takes gate's binding when it is installed.
+
+    >>> interpreter = new_interpreter("regorus")
+    >>> interpreter.add_policy("t.rego", "package t\\nr := input.x + 1")
+    >>> interpreter.evaluate("data.t.r", '{"x": 1}')
+    2
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib.util
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import regorus
+
+BINDINGS = ("auto", "gate_regorus", "regorus")
+
+
+class Interpreter(abc.ABC):
+    """Policies and data added once; then one rule evaluated per input document.
+
+    Library failures pass through as the bindings raise them (``ValueError`` for a policy
+    or data they refuse, ``RuntimeError`` for a failed evaluation); the embedded engine
+    turns them into EngineError.
+    """
+
+    binding: str
+
+    @abc.abstractmethod
+    def add_policy(self, path: str, source: str) -> None: ...
+
+    @abc.abstractmethod
+    def add_data(self, data: Mapping[str, Any]) -> None: ...
+
+    @abc.abstractmethod
+    def evaluate(self, rule: str, input_json: str) -> Any:
+        """``rule``'s value on the input (JSON text), None when it is undefined."""
+
+
+class NativeInterpreter(Interpreter):
+    """gate_regorus: evaluation with the GIL released."""
+
+    binding = "gate_regorus"
+
+    def __init__(self) -> None:
+        import gate_regorus
+
+        self._engine = gate_regorus.Engine()
+
+    def add_policy(self, path: str, source: str) -> None:
+        self._engine.add_policy(path, source)
+
+    def add_data(self, data: Mapping[str, Any]) -> None:
+        self._engine.add_data_json(json.dumps(data))
+
+    def evaluate(self, rule: str, input_json: str) -> Any:
+        value = self._engine.eval_rule(rule, input_json)
+        return None if value is None else json.loads(value)
+
+
+class BindingInterpreter(Interpreter):
+    """regorus's own Python binding: evaluation with the GIL held."""
+
+    binding = "regorus"
+
+    def __init__(self) -> None:
+        self._engine = regorus.Engine()
+
+    def add_policy(self, path: str, source: str) -> None:
+        self._engine.add_policy(path, source)
+
+    def add_data(self, data: Mapping[str, Any]) -> None:
+        self._engine.add_data(data)
+
+    def evaluate(self, rule: str, input_json: str) -> Any:
+        self._engine.set_input_json(input_json)
+        return self._engine.eval_rule(rule)
+
+
+def native_available() -> bool:
+    """Whether gate's binding (the ``gate_regorus`` module) is installed."""
+    return importlib.util.find_spec("gate_regorus") is not None
+
+
+def resolve_binding(binding: str) -> str:
+    """The binding ``binding`` names: ``auto`` is gate_regorus when installed, else regorus."""
+    if binding == "auto":
+        return "gate_regorus" if native_available() else "regorus"
+    if binding not in BINDINGS:
+        raise ValueError(f"unknown regorus binding {binding!r}: one of {', '.join(BINDINGS)}")
+    return binding
+
+
+def new_interpreter(binding: str = "auto") -> Interpreter:
+    """An empty interpreter on ``binding``; ImportError when gate_regorus is asked for
+    and not installed."""
+    if resolve_binding(binding) == "gate_regorus":
+        return NativeInterpreter()
+    return BindingInterpreter()

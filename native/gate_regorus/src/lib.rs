@@ -1,0 +1,77 @@
+//! gate's binding to the regorus Rego interpreter.
+//!
+//! regorus's own Python binding keeps the GIL while it evaluates, so the images of one
+//! admission review run one after another in a worker however many threads it has. This
+//! binding evaluates with the GIL released: each thread keeps its own engine (gate's
+//! embedded engine already does), and the threads of a worker use every core.
+//! Semantics are regorus's defaults (Rego v1, strict builtin errors), as in its binding.
+
+use std::panic::{self, AssertUnwindSafe};
+
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use regorus::Value;
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+fn runtime_error(e: impl std::fmt::Display) -> PyErr {
+    PyRuntimeError::new_err(e.to_string())
+}
+
+/// A regorus engine: policies and data are added once, then rules evaluated per input.
+#[pyclass(module = "gate_regorus")]
+struct Engine {
+    inner: regorus::Engine,
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    fn new() -> Self {
+        Engine { inner: regorus::Engine::new() }
+    }
+
+    /// Add a policy module; returns its package (`data.x.y`). ValueError when it does
+    /// not parse.
+    fn add_policy(&mut self, path: String, source: String) -> PyResult<String> {
+        self.inner.add_policy(path, source).map_err(value_error)
+    }
+
+    /// Merge a JSON document into the data. ValueError on bad JSON or a conflict.
+    fn add_data_json(&mut self, data_json: &str) -> PyResult<()> {
+        let data = Value::from_json_str(data_json).map_err(value_error)?;
+        self.inner.add_data(data).map_err(value_error)
+    }
+
+    /// `rule` (e.g. `data.gate.main.decision`) on the input `input_json`: its value as
+    /// JSON text, or None when it is undefined. The GIL is released while it runs.
+    /// RuntimeError when the evaluation fails (a builtin error, a conflict).
+    fn eval_rule(&mut self, py: Python<'_>, rule: String, input_json: &str) -> PyResult<Option<String>> {
+        let engine = &mut self.inner;
+        py.detach(move || {
+            let input = Value::from_json_str(input_json).map_err(value_error)?;
+            // A panic in regorus is an evaluation that failed (gate denies), never an
+            // exception Python code does not expect (PanicException is a BaseException).
+            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+                engine.set_input(input);
+                engine.eval_rule(rule)
+            }));
+            let value = match outcome {
+                Ok(result) => result.map_err(runtime_error)?,
+                Err(_) => return Err(runtime_error("regorus panicked while evaluating")),
+            };
+            if value == Value::Undefined {
+                return Ok(None);
+            }
+            value.to_json_str().map(Some).map_err(runtime_error)
+        })
+    }
+}
+
+#[pymodule]
+fn gate_regorus(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Engine>()?;
+    Ok(())
+}

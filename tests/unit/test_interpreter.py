@@ -1,0 +1,134 @@
+"""The embedded engine's two regorus bindings: gate_regorus (gate's, the default when
+installed) evaluates without the GIL; both decide the same and fail the same way."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.config import Settings
+from gate.errors import ConfigError
+from gate.facts.metadata import load_metadata
+from gate.facts.scans import load_scan_report
+from gate.policy.document import build_document
+from gate.policy.embedded import EmbeddedEngine
+from gate.policy.engines import create_engine
+from gate.policy.interface import EngineError, Scope
+from gate.policy.interpreter import new_interpreter
+from gate.policy.loader import default_policy_dir
+from gate.policy.source import PolicySource
+from gate.reference import parse_reference
+from tests.conftest import require_module
+
+require_module("gate_regorus")
+
+BINDINGS = ("gate_regorus", "regorus")
+SLOW = (
+    "package slow\n\ncount_sevens := count([x | some x in numbers.range(1, input.n); x % 7 == 0])\n"
+)
+
+
+def test_gate_regorus_is_the_default_binding() -> None:
+    assert create_engine(Settings()).binding == "gate_regorus"  # type: ignore[attr-defined]
+    chosen = create_engine(Settings.from_env({"GATE_REGORUS_BINDING": "regorus"}))
+    assert chosen.binding == "regorus"  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="unknown regorus binding 'pyo3'"):
+        Settings.from_env({"GATE_REGORUS_BINDING": "pyo3"})
+
+
+def _documents(fixtures_dir: Path) -> list[dict[str, Any]]:
+    """Every Trivy and Grype fixture's findings on each real image config fixture."""
+    ref = parse_reference("us-docker.pkg.dev/acme/apps/web@sha256:" + "4f" * 32).to_input()
+    configs = sorted((fixtures_dir / "oci").glob("image-config-*.json"))
+    reports = sorted(
+        [*(fixtures_dir / "trivy").glob("*.json"), *(fixtures_dir / "grype").glob("*.json")]
+    )
+    return [
+        build_document(
+            ref, entry_point="eval", facts=load_metadata(config), scan=load_scan_report(report)
+        )
+        for config in configs
+        for report in reports
+    ]
+
+
+@pytest.mark.parametrize("scope", [Scope.REFERENCE, Scope.FULL])
+def test_both_bindings_decide_the_same(scope: Scope, fixtures_dir: Path) -> None:
+    source = PolicySource(default_policy_dir())
+    native, binding = EmbeddedEngine(source, "gate_regorus"), EmbeddedEngine(source, "regorus")
+    documents = _documents(fixtures_dir)
+    assert len(documents) >= 9
+    for document in documents:
+        assert native.query(document, scope) == binding.query(document, scope)
+
+
+@pytest.mark.parametrize("name", BINDINGS)
+def test_undefined_builtin_errors_and_bad_policies(name: str) -> None:
+    interpreter = new_interpreter(name)
+    interpreter.add_policy("t.rego", 'package t\n\nr if regex.match(input.p, "x")\n')
+    assert interpreter.evaluate("data.t.r", '{"p": "y"}') is None  # undefined
+    with pytest.raises(RuntimeError, match="regex"):  # strict builtin errors on both
+        interpreter.evaluate("data.t.r", '{"p": "(unclosed"}')
+    with pytest.raises((RuntimeError, ValueError)):
+        new_interpreter(name).add_policy("bad.rego", "package bad\n\nr := [\n")
+
+
+def test_a_policy_that_does_not_parse_is_an_engine_error(tmp_path: Path) -> None:
+    shutil.copytree(default_policy_dir(), tmp_path / "policies")
+    with (tmp_path / "policies" / "main.rego").open("a") as main:
+        main.write("\nbroken := [\n")
+    with pytest.raises(EngineError, match=r"main\.rego does not compile"):
+        EmbeddedEngine(PolicySource(tmp_path / "policies"), "gate_regorus")
+
+
+def _steps_while_evaluating(binding: str, n: int) -> tuple[int, float]:
+    """Python loop steps this thread makes while another evaluates, and the seconds it took."""
+    started = threading.Event()
+    took: list[float] = []
+
+    def evaluate() -> None:
+        interpreter = new_interpreter(binding)  # regorus's engines stay on their thread
+        interpreter.add_policy("slow.rego", SLOW)
+        started.set()
+        begin = time.perf_counter()
+        interpreter.evaluate("data.slow.count_sevens", json.dumps({"n": n}))
+        took.append(time.perf_counter() - begin)
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    started.wait()
+    steps = 0
+    while worker.is_alive():
+        steps += 1
+    worker.join()
+    return steps, took[0]
+
+
+def _steps_per_second() -> float:
+    idle = threading.Thread(target=time.sleep, args=(0.2,))
+    idle.start()
+    steps, begin = 0, time.perf_counter()
+    while idle.is_alive():
+        steps += 1
+    return steps / (time.perf_counter() - begin)
+
+
+@pytest.mark.parametrize("name", BINDINGS)
+def test_only_gate_regorus_lets_other_threads_run_while_it_evaluates(name: str) -> None:
+    # Issue 14: regorus's own binding keeps the GIL while it evaluates, so a worker's
+    # threads evaluate a review's images one at a time. Not a timing bound: the share of
+    # its own pace this thread keeps during a long evaluation, near 1 when the GIL is
+    # free and near 0 when it is held (at most one switch interval, 5 ms of about 500).
+    pace = _steps_per_second()
+    steps, seconds = _steps_while_evaluating(name, 2_000_000)
+    share = steps / (pace * seconds)
+    if name == "gate_regorus":
+        assert share > 0.25, f"{steps} steps in {seconds:.3f} s at {pace:.0f}/s"
+    else:
+        assert share < 0.25, f"{steps} steps in {seconds:.3f} s at {pace:.0f}/s"
