@@ -33,7 +33,7 @@ from gate.policy.interface import (
     Scope,
     fetchable_patterns,
 )
-from gate.policy.interpreter import Interpreter, new_interpreter, resolve_binding
+from gate.policy.interpreter import InputError, Interpreter, new_interpreter, resolve_binding
 from gate.policy.loader import POLICY_PREFIX, PolicyModule, PolicySet
 from gate.policy.source import PolicySource
 
@@ -181,7 +181,7 @@ class EmbeddedEngine(Engine):
                 policy_set, decision_modules(policy_set, scope), self.binding
             )
             engines[scope] = engine
-        return _evaluate(engine, _input_json(document), scope.value)
+        return _evaluate(engine, document, scope.value)
 
     def fetchable(self) -> tuple[str, ...]:
         """``data.gate.main.fetchable``, evaluated once per policy set (it reads only data)."""
@@ -191,7 +191,7 @@ class EmbeddedEngine(Engine):
             return cached[1]
         # The reference engine holds gate.main and the registry policy the rule reads.
         rule = f"{DECISION_PACKAGE}.{FETCHABLE_RULE}"
-        patterns = fetchable_patterns(_evaluate(engines[Scope.REFERENCE], "{}", rule))
+        patterns = fetchable_patterns(_evaluate(engines[Scope.REFERENCE], {}, rule))
         self._fetchable = (fingerprint, patterns)
         return patterns
 
@@ -214,27 +214,15 @@ class EmbeddedEngine(Engine):
         return cached
 
 
-def _input_json(document: Mapping[str, Any]) -> str:
-    """The document as JSON text; EngineError for a value JSON has no form for.
-
-    Not ``set_input(document)``, although regorus converts Python objects about a quarter
-    cheaper than ``json.dumps`` plus ``set_input_json`` (policies/README.md, Performance):
-    it takes NaN and Infinity, which Python's JSON parsers let into a document and OPA
-    refuses, so the embedded engine would judge a document OPA cannot.
-    """
+def _evaluate(engine: Interpreter, document: Mapping[str, Any], rule: str) -> Any:
+    """``data.<rule>`` on ``document``; every regorus failure is an EngineError."""
     try:
-        return json.dumps(document, allow_nan=False)
-    except (TypeError, ValueError) as exc:
+        return engine.evaluate(f"data.{rule}", document)
+    except InputError as exc:
         raise EngineError(
             f"the input document is not valid JSON: {exc}",
             hint="a scan report or review carried a value JSON has no form for (NaN, Infinity)",
         ) from exc
-
-
-def _evaluate(engine: Interpreter, input_json: str, rule: str) -> Any:
-    """``data.<rule>`` on ``input_json``; every regorus failure is an EngineError."""
-    try:
-        return engine.evaluate(f"data.{rule}", input_json)
     except (RuntimeError, ValueError, TypeError) as exc:
         raise EngineError(
             f"policy evaluation failed: {rego_error_text(exc)}",

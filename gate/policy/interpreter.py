@@ -6,11 +6,13 @@ evaluate a review's images on every core. ``regorus`` is regorus's own binding f
 it keeps the GIL while it evaluates, so a worker evaluates one image at a time. Both run
 regorus's interpreter with its defaults (Rego v1, builtin errors raised): the parity test
 checks the one in use against OPA, and tests/unit/test_interpreter.py both against each
-other. ``auto`` takes gate's binding when it is installed.
+other. ``auto`` takes gate's binding when it is installed. Both take the input document
+as Python objects: gate_regorus converts it directly, regorus's binding reads it as
+``json.dumps`` text (``set_input(dict)`` would let NaN in, see ``input_json``).
 
     >>> interpreter = new_interpreter("regorus")
     >>> interpreter.add_policy("t.rego", "package t\\nr := input.x + 1")
-    >>> interpreter.evaluate("data.t.r", '{"x": 1}')
+    >>> interpreter.evaluate("data.t.r", {"x": 1})
     2
 """
 
@@ -31,8 +33,8 @@ class Interpreter(abc.ABC):
     """Policies and data added once; then one rule evaluated per input document.
 
     Library failures pass through as the bindings raise them (``ValueError`` for a policy
-    or data they refuse, ``RuntimeError`` for a failed evaluation); the embedded engine
-    turns them into EngineError.
+    or data they refuse, ``RuntimeError`` for a failed evaluation), and ``InputError`` for
+    a document JSON has no form for; the embedded engine turns them into EngineError.
     """
 
     binding: str
@@ -44,8 +46,21 @@ class Interpreter(abc.ABC):
     def add_data(self, data: Mapping[str, Any]) -> None: ...
 
     @abc.abstractmethod
-    def evaluate(self, rule: str, input_json: str) -> Any:
-        """``rule``'s value on the input (JSON text), None when it is undefined."""
+    def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
+        """``rule``'s value on the input ``document``, None when it is undefined."""
+
+
+class InputError(ValueError):
+    """The input document has no JSON form (NaN, Infinity, a type JSON lacks)."""
+
+
+def input_json(document: Mapping[str, Any]) -> str:
+    """``document`` as JSON text, refusing NaN and Infinity as OPA does (Python's JSON
+    parsers let them into scan reports and reviews)."""
+    try:
+        return json.dumps(document, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(str(exc)) from exc
 
 
 class NativeInterpreter(Interpreter):
@@ -64,8 +79,13 @@ class NativeInterpreter(Interpreter):
     def add_data(self, data: Mapping[str, Any]) -> None:
         self._engine.add_data_json(json.dumps(data))
 
-    def evaluate(self, rule: str, input_json: str) -> Any:
-        value = self._engine.eval_rule(rule, input_json)
+    def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
+        import gate_regorus
+
+        try:
+            value = self._engine.eval_rule_document(rule, document)
+        except gate_regorus.Unconvertible:  # the JSON path decides what JSON makes of it
+            value = self._engine.eval_rule(rule, input_json(document))
         return None if value is None else json.loads(value)
 
 
@@ -83,8 +103,8 @@ class BindingInterpreter(Interpreter):
     def add_data(self, data: Mapping[str, Any]) -> None:
         self._engine.add_data(data)
 
-    def evaluate(self, rule: str, input_json: str) -> Any:
-        self._engine.set_input_json(input_json)
+    def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
+        self._engine.set_input_json(input_json(document))
         return self._engine.eval_rule(rule)
 
 

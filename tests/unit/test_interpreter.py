@@ -3,7 +3,6 @@ installed) evaluates without the GIL; both decide the same and fail the same way
 
 from __future__ import annotations
 
-import json
 import shutil
 import threading
 import time
@@ -72,9 +71,9 @@ def test_both_bindings_decide_the_same(scope: Scope, fixtures_dir: Path) -> None
 def test_undefined_builtin_errors_and_bad_policies(name: str) -> None:
     interpreter = new_interpreter(name)
     interpreter.add_policy("t.rego", 'package t\n\nr if regex.match(input.p, "x")\n')
-    assert interpreter.evaluate("data.t.r", '{"p": "y"}') is None  # undefined
+    assert interpreter.evaluate("data.t.r", {"p": "y"}) is None  # undefined
     with pytest.raises(RuntimeError, match="regex"):  # strict builtin errors on both
-        interpreter.evaluate("data.t.r", '{"p": "(unclosed"}')
+        interpreter.evaluate("data.t.r", {"p": "(unclosed"})
     with pytest.raises((RuntimeError, ValueError)):
         new_interpreter(name).add_policy("bad.rego", "package bad\n\nr := [\n")
 
@@ -97,7 +96,7 @@ def _steps_while_evaluating(binding: str, n: int) -> tuple[int, float]:
         interpreter.add_policy("slow.rego", SLOW)
         started.set()
         begin = time.perf_counter()
-        interpreter.evaluate("data.slow.count_sevens", json.dumps({"n": n}))
+        interpreter.evaluate("data.slow.count_sevens", {"n": n})
         took.append(time.perf_counter() - begin)
 
     worker = threading.Thread(target=evaluate)

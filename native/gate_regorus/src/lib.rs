@@ -5,12 +5,18 @@
 //! binding evaluates with the GIL released: each thread keeps its own engine (gate's
 //! embedded engine already does), and the threads of a worker use every core.
 //! Semantics are regorus's defaults (Rego v1, strict builtin errors), as in its binding.
+//! The input is the JSON text (`eval_rule`) or the Python document itself
+//! (`eval_rule_document`, converted without JSON text in between, see `document.rs`).
+
+mod document;
 
 use std::panic::{self, AssertUnwindSafe};
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use regorus::Value;
+
+use document::{to_value, Unconvertible};
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
@@ -52,26 +58,48 @@ impl Engine {
         let engine = &mut self.inner;
         py.detach(move || {
             let input = Value::from_json_str(input_json).map_err(value_error)?;
-            // A panic in regorus is an evaluation that failed (gate denies), never an
-            // exception Python code does not expect (PanicException is a BaseException).
-            let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-                engine.set_input(input);
-                engine.eval_rule(rule)
-            }));
-            let value = match outcome {
-                Ok(result) => result.map_err(runtime_error)?,
-                Err(_) => return Err(runtime_error("regorus panicked while evaluating")),
-            };
-            if value == Value::Undefined {
-                return Ok(None);
-            }
-            value.to_json_str().map(Some).map_err(runtime_error)
+            evaluate(engine, rule, input)
         })
     }
+
+    /// As `eval_rule`, on a document of dicts, lists, tuples, strings, ints, floats,
+    /// booleans and None, converted to regorus values directly (no JSON text): it
+    /// decides as `eval_rule` on `json.dumps(document)`. `Unconvertible` for anything
+    /// else (a non-string key, NaN, an int beyond 64 bits, another type, deep nesting):
+    /// the caller takes the JSON path, which knows what JSON makes of it.
+    fn eval_rule_document(
+        &mut self,
+        py: Python<'_>,
+        rule: String,
+        document: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<String>> {
+        let input = to_value(document)?;
+        let engine = &mut self.inner;
+        py.detach(move || evaluate(engine, rule, input))
+    }
+}
+
+/// `rule` on `input`: its value as JSON text, None when undefined.
+fn evaluate(engine: &mut regorus::Engine, rule: String, input: Value) -> PyResult<Option<String>> {
+    // A panic in regorus is an evaluation that failed (gate denies), never an
+    // exception Python code does not expect (PanicException is a BaseException).
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        engine.set_input(input);
+        engine.eval_rule(rule)
+    }));
+    let value = match outcome {
+        Ok(result) => result.map_err(runtime_error)?,
+        Err(_) => return Err(runtime_error("regorus panicked while evaluating")),
+    };
+    if value == Value::Undefined {
+        return Ok(None);
+    }
+    value.to_json_str().map(Some).map_err(runtime_error)
 }
 
 #[pymodule]
 fn gate_regorus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
+    m.add("Unconvertible", m.py().get_type::<Unconvertible>())?;
     Ok(())
 }

@@ -1,0 +1,117 @@
+"""gate_regorus reads the input document without JSON text in between, and what it builds
+is what regorus's JSON parser builds from ``json.dumps(document)``: the same value, the
+same number types, the same errors (issue 14)."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from typing import Any
+
+import pytest
+
+from gate.policy.interpreter import InputError, new_interpreter
+from tests.conftest import require_module
+
+gate_regorus = require_module("gate_regorus")
+
+# The input as regorus holds it, with each number's type: JSON text shows 1 and 1.0 apart.
+ECHO = """package echo
+
+value := input
+
+types := walk_types(input)
+
+walk_types(x) := [[path, type_name(v)] | walk(x, [path, v])]
+"""
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Name(enum.StrEnum):
+    WEB = "web"
+
+
+def _nested(depth: int) -> Any:
+    """``depth`` lists, one inside the other."""
+    return json.loads("[" * depth + "]" * depth)
+
+
+DOCUMENTS: list[Any] = [
+    {},
+    {"a": None, "b": True, "c": False, "d": "", "e": [], "f": {}},
+    {"n": [0, 1, -1, 2**63 - 1, -(2**63), 2**64 - 1, 10**15]},
+    {"x": [0.0, -0.0, 1.0, 1.5, -2.25, 1e300, 5e-324, 0.1 + 0.2, 1e16]},
+    {"s": ["é", "日本", "\U0001f600", "\x00", '\n\t"\\', "a" * 10_000]},
+    {"t": (1, "two", (3.0, None)), "nested": {"l": [{"k": [{"deep": True}]}]}},
+    {"same key": [{"id": i, "severity": "HIGH"} for i in range(50)]},
+    {"enum": [Level.HIGH, Name.WEB]},
+    {"depth": _nested(99)},
+]
+
+# What the direct conversion leaves to the JSON path, and what that path makes of it.
+TO_JSON_PATH: list[Any] = [
+    {1: "int key", "b": 2},
+    {None: 1, True: 2},
+    {"big": 2**64},
+    {"small": -(2**63) - 1},
+    {"deep": _nested(120)},
+]
+REFUSED: list[Any] = [
+    {"x": math.nan},
+    {"x": [math.inf]},
+    {"x": -math.inf},
+    {"x": b"bytes"},
+    {"x": {1, 2}},
+    {"x": object()},
+]
+
+
+def _engine() -> Any:
+    engine = gate_regorus.Engine()
+    engine.add_policy("echo.rego", ECHO)
+    return engine
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=range(len(DOCUMENTS)))
+def test_the_direct_conversion_builds_what_the_json_parser_builds(document: Any) -> None:
+    engine = _engine()
+    text = json.dumps(document, allow_nan=False)
+    for rule in ("data.echo.value", "data.echo.types"):
+        assert engine.eval_rule_document(rule, document) == engine.eval_rule(rule, text)
+
+
+@pytest.mark.parametrize("document", TO_JSON_PATH, ids=range(len(TO_JSON_PATH)))
+def test_what_it_cannot_read_takes_the_json_path(document: Any) -> None:
+    with pytest.raises(gate_regorus.Unconvertible):
+        _engine().eval_rule_document("data.echo.value", document)
+    native = new_interpreter("gate_regorus")
+    native.add_policy("echo.rego", ECHO)
+    text = json.dumps(document)  # a non-string key becomes a string, 2**64 a float
+    assert native.evaluate("data.echo.types", document) == json.loads(
+        _engine().eval_rule("data.echo.types", text)
+    )
+
+
+@pytest.mark.parametrize("document", REFUSED, ids=range(len(REFUSED)))
+@pytest.mark.parametrize("binding", ["gate_regorus", "regorus"])
+def test_a_document_json_has_no_form_for_is_refused_alike(document: Any, binding: str) -> None:
+    interpreter = new_interpreter(binding)
+    interpreter.add_policy("echo.rego", ECHO)
+    with pytest.raises(InputError):
+        interpreter.evaluate("data.echo.value", document)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(_nested(200), "recursion limit"), ("\ud800", "hex escape")],  # a lone surrogate
+)
+@pytest.mark.parametrize("binding", ["gate_regorus", "regorus"])
+def test_what_the_json_parser_refuses_fails_alike(binding: str, value: Any, error: str) -> None:
+    interpreter = new_interpreter(binding)
+    interpreter.add_policy("echo.rego", ECHO)
+    with pytest.raises((ValueError, RuntimeError), match=error):  # both an EngineError
+        interpreter.evaluate("data.echo.value", {"x": value})
