@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Where an embedded decision's CPU goes: per step, per policy package, per input path.
 
-The embedded engine's ``Engine.evaluate`` is four steps: ``json.dumps`` of the input
-document, regorus ``set_input_json``, ``eval_rule("data.gate.main.decision")`` and
-``Decision.from_rego``. This measures each in the order gate runs them, on bench/eval.py's
-documents (0, 100, 1,000 and 10,000 findings), as median CPU per step; then
-``set_input(dict)`` against ``json.dumps`` + ``set_input_json`` alternately in one loop;
-then what each policy package adds to ``eval_rule`` (the packages added one by one to an
+The embedded engine's ``Engine.evaluate`` is two steps: gate_regorus's
+``eval_rule_document("data.gate.main.decision", document)`` (the document converted to
+regorus values, the evaluation, the value returned as Python objects) and
+``Decision.from_rego``. This measures both on bench/eval.py's documents (0, 100, 1,000
+and 10,000 findings), as median CPU, beside the JSON text path (``json.dumps``, regorus's
+parser and pretty JSON, ``json.loads``) that gate used before; then the input alone both
+ways; then what each policy package adds to ``eval_rule`` (the packages added one by one to an
 engine holding gate.main and the libraries); then whether threads evaluate in parallel
 (one regorus engine per thread, as the webhook's pool has: decisions per second with 1 and
 2 threads, and the process's CPU over wall time).
@@ -33,6 +34,8 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import gate_regorus  # noqa: E402
+
 from bench.eval import SIZES, document  # noqa: E402
 from gate.policy.embedded import build_interpreter, build_regorus, decision_modules  # noqa: E402
 from gate.policy.interface import Decision, Scope  # noqa: E402
@@ -53,42 +56,54 @@ def runs(size: int) -> int:
 
 
 def steps(engine: Any, docs: dict[int, dict[str, Any]]) -> None:
-    print("per step, in gate's order (median CPU ms):")
-    print(f"{'findings':>9} {'dumps':>8} {'set_json':>9} {'eval':>8} {'decision':>9} {'total':>8}")
+    """gate_regorus's two paths on the same engine, alternately: the document converted
+    directly and the value returned as Python objects (what gate runs), and the JSON text
+    path (``json.dumps``, regorus's parser, ``eval_rule``, its pretty JSON, ``json.loads``)."""
+    print("per step, gate_regorus, the two paths alternately (median CPU ms):")
+    print(
+        f"{'findings':>9} {'direct':>8} {'dumps':>8} {'eval_json':>9} {'loads':>8}"
+        f" {'json path':>9} {'decision':>9}"
+    )
     for size, doc in docs.items():
         times: list[tuple[float, ...]] = []
         for i in range(runs(size) + 3):
             a = clock()
-            text = json.dumps(doc)
+            raw = engine.eval_rule_document(QUERY, doc)
             b = clock()
-            engine.set_input_json(text)
+            text = json.dumps(doc)
             c = clock()
-            raw = engine.eval_rule(QUERY)
+            out = engine.eval_rule(QUERY, text)
             d = clock()
-            Decision.from_rego(raw, entry_point="attest", engine="embedded")
+            json.loads(out)
             e = clock()
+            Decision.from_rego(raw, entry_point="attest", engine="embedded")
+            f = clock()
             if i >= 3:  # warm-up
-                times.append((b - a, c - b, d - c, e - d))
+                times.append((b - a, c - b, d - c, e - d, e - b, f - e))
         cells = [statistics.median(column) * 1e3 for column in zip(*times, strict=True)]
-        print(f"{size:>9,} " + " ".join(f"{c:8.3f}" for c in cells) + f" {sum(cells):8.3f}")
+        print(f"{size:>9,} " + " ".join(f"{c:8.3f} " for c in cells))
 
 
-def input_paths(engine: Any, docs: dict[int, dict[str, Any]]) -> None:
-    print("\ninput: json.dumps + set_input_json vs set_input(dict), alternately (median CPU ms):")
+def input_paths(docs: dict[int, dict[str, Any]]) -> None:
+    """The input alone: a rule that reads nothing, on the document converted directly
+    and on its JSON text, alternately."""
+    print("\ninput: direct conversion vs json.dumps + regorus's parser (median CPU ms):")
+    engine = gate_regorus.Engine()
+    engine.add_policy("t.rego", "package t\n\nr := 1\n")
     for size, doc in docs.items():
+        direct: list[float] = []
         as_json: list[float] = []
-        as_dict: list[float] = []
         for _ in range(runs(size) * 2):
             a = clock()
-            engine.set_input_json(json.dumps(doc))
+            engine.eval_rule_document("data.t.r", doc)
             b = clock()
-            engine.set_input(doc)
+            engine.eval_rule("data.t.r", json.dumps(doc))
             c = clock()
-            as_json.append(b - a)
-            as_dict.append(c - b)
-        j, d = statistics.median(as_json) * 1e3, statistics.median(as_dict) * 1e3
-        per = f", {j / size * 1e3:.2f} us per finding" if size else ""
-        print(f"{size:>9,} findings: {j:8.3f} vs {d:8.3f}  (x{d / j:.2f}{per})")
+            direct.append(b - a)
+            as_json.append(c - b)
+        d, j = statistics.median(direct) * 1e3, statistics.median(as_json) * 1e3
+        per = f", {d / size * 1e3:.2f} us per finding" if size else ""
+        print(f"{size:>9,} findings: {d:8.3f} vs {j:8.3f}  (x{d / j:.2f}{per})")
 
 
 def best_cpu(call: Callable[[], object], n: int) -> float:
@@ -133,14 +148,13 @@ def threads(policy_set: PolicySet, doc: dict[str, Any], seconds: float = 3.0) ->
     """Decisions per second on 1 and 2 threads, each with its own engine (as the pool's),
     on gate's binding (gate_regorus) and regorus's own."""
     print("\nthreads (0 findings; each thread its own engine, as the webhook's pool):")
-    text = json.dumps(doc)
     modules = decision_modules(policy_set, Scope.FULL)
 
     def work(binding: str, counts: list[int], until: float) -> None:
         engine = build_interpreter(policy_set, modules, binding)
         done = 0
         while time.monotonic() < until:
-            engine.evaluate(QUERY, text)
+            engine.evaluate(QUERY, doc)
             done += 1
         counts.append(done)
 
@@ -170,11 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--thread-seconds", type=float, default=3.0, help="per thread count")
     args = parser.parse_args(argv)
     policy_set = load_policy_set(args.policies)
-    engine = build_regorus(policy_set, modules=decision_modules(policy_set, Scope.FULL))
+    engine = gate_regorus.Engine()
+    for module in decision_modules(policy_set, Scope.FULL):
+        engine.add_policy(module.path, module.source)
+    engine.add_data_json(json.dumps(policy_set.data))
     docs = {size: document(size) for size in args.sizes}
     print(f"policies: {args.policies}\n")
     steps(engine, docs)
-    input_paths(engine, docs)
+    input_paths(docs)
     packages(policy_set, docs)
     threads(policy_set, document(0), args.thread_seconds)
     return 0

@@ -83,7 +83,7 @@ class NativeInterpreter(Interpreter):
         import gate_regorus
 
         try:
-            value = self._engine.eval_rule_document(rule, document)
+            return self._engine.eval_rule_document(rule, document)
         except gate_regorus.Unconvertible:  # the JSON path decides what JSON makes of it
             value = self._engine.eval_rule(rule, input_json(document))
         return None if value is None else json.loads(value)

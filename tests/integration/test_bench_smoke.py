@@ -44,5 +44,5 @@ def test_bench_eval_quick() -> None:
 def test_bench_decision_costs_runs() -> None:
     """``bench/decision_costs.py`` (where a decision's time goes) runs on the shipped policies."""
     out = run_bench("decision_costs.py", "--sizes", "0", "10", "--thread-seconds", "0.3")
-    assert "per step" in out and "set_input(dict)" in out and "2 thread(s)" in out
+    assert "per step" in out and "direct conversion" in out and "2 thread(s)" in out
     assert "+ gate.policies.vulnerabilities" in out

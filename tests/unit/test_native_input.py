@@ -1,6 +1,7 @@
-"""gate_regorus reads the input document without JSON text in between, and what it builds
-is what regorus's JSON parser builds from ``json.dumps(document)``: the same value, the
-same number types, the same errors (issue 14)."""
+"""gate_regorus reads the input document and returns the rule's value without JSON text in
+between: what it builds is what regorus's JSON parser builds from ``json.dumps(document)``
+(the same value, the same number types, the same errors), and what it returns is what
+``json.loads`` makes of the value's JSON text (issue 14)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def test_the_direct_conversion_builds_what_the_json_parser_builds(document: Any)
     engine = _engine()
     text = json.dumps(document, allow_nan=False)
     for rule in ("data.echo.value", "data.echo.types"):
-        assert engine.eval_rule_document(rule, document) == engine.eval_rule(rule, text)
+        assert engine.eval_rule_document(rule, document) == json.loads(engine.eval_rule(rule, text))
 
 
 @pytest.mark.parametrize("document", TO_JSON_PATH, ids=range(len(TO_JSON_PATH)))
@@ -115,3 +116,53 @@ def test_what_the_json_parser_refuses_fails_alike(binding: str, value: Any, erro
     interpreter.add_policy("echo.rego", ECHO)
     with pytest.raises((ValueError, RuntimeError), match=error):  # both an EngineError
         interpreter.evaluate("data.echo.value", {"x": value})
+
+
+# Values a rule can make that no JSON input has: sets, non-string keys, computed numbers.
+VALUES = """package values
+
+set_of_mixed := {1, "a", [2], {"k": 3.5}, null, false}
+
+int_keys := {1: "one", "1": "string one", 2.5: "float"}
+
+nested_int_keys := {"outer": [{[1]: true}]}
+
+numbers := [1 / 3, 10 / 2, 3.0, 2 * 1.5, 1e3, 1e21, -0, 0.1 + 0.2, 9007199254740993]
+
+big := 18446744073709551615 + 1
+
+empty_comprehension := [x | some x in [1, 2]; x > 5]
+
+empty := {"a": {}, "b": [], "c": set()}
+
+null_value := null
+"""
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "set_of_mixed",
+        "int_keys",
+        "nested_int_keys",
+        "numbers",
+        "big",
+        "empty_comprehension",
+        "empty",
+        "null_value",
+    ],
+)
+def test_the_value_comes_back_as_json_loads_makes_it(rule: str) -> None:
+    engine = gate_regorus.Engine()
+    engine.add_policy("values.rego", VALUES)
+    direct = engine.eval_rule_document(f"data.values.{rule}", {})
+    via_json = json.loads(engine.eval_rule(f"data.values.{rule}", "{}"))
+    assert direct == via_json
+    assert repr(direct) == repr(via_json)  # 5 and 5.0, key order alike
+
+
+def test_an_undefined_rule_is_none() -> None:
+    engine = gate_regorus.Engine()
+    engine.add_policy("t.rego", "package t\n\nr if input.x == 1\n")
+    assert engine.eval_rule_document("data.t.r", {"x": 2}) is None
+    assert engine.eval_rule("data.t.r", '{"x": 2}') is None

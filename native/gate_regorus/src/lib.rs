@@ -9,6 +9,7 @@
 //! (`eval_rule_document`, converted without JSON text in between, see `document.rs`).
 
 mod document;
+mod output;
 
 use std::panic::{self, AssertUnwindSafe};
 
@@ -58,7 +59,10 @@ impl Engine {
         let engine = &mut self.inner;
         py.detach(move || {
             let input = Value::from_json_str(input_json).map_err(value_error)?;
-            evaluate(engine, rule, input)
+            match evaluate(engine, rule, input)? {
+                Value::Undefined => Ok(None),
+                value => value.to_json_str().map(Some).map_err(runtime_error),
+            }
         })
     }
 
@@ -66,35 +70,36 @@ impl Engine {
     /// booleans and None, converted to regorus values directly (no JSON text): it
     /// decides as `eval_rule` on `json.dumps(document)`. `Unconvertible` for anything
     /// else (a non-string key, NaN, an int beyond 64 bits, another type, deep nesting):
-    /// the caller takes the JSON path, which knows what JSON makes of it.
-    fn eval_rule_document(
+    /// the caller takes the JSON path, which knows what JSON makes of it. The value
+    /// comes back as Python objects (what `json.loads` makes of `eval_rule`'s text), or
+    /// None when it is undefined.
+    fn eval_rule_document<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         rule: String,
-        document: &Bound<'_, PyAny>,
-    ) -> PyResult<Option<String>> {
+        document: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let input = to_value(document)?;
         let engine = &mut self.inner;
-        py.detach(move || evaluate(engine, rule, input))
+        match py.detach(move || evaluate(engine, rule, input))? {
+            Value::Undefined => Ok(py.None().into_bound(py)),
+            value => output::to_python(py, &value),
+        }
     }
 }
 
-/// `rule` on `input`: its value as JSON text, None when undefined.
-fn evaluate(engine: &mut regorus::Engine, rule: String, input: Value) -> PyResult<Option<String>> {
+/// `rule` on `input`: its value (Undefined when undefined).
+fn evaluate(engine: &mut regorus::Engine, rule: String, input: Value) -> PyResult<Value> {
     // A panic in regorus is an evaluation that failed (gate denies), never an
     // exception Python code does not expect (PanicException is a BaseException).
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         engine.set_input(input);
         engine.eval_rule(rule)
     }));
-    let value = match outcome {
-        Ok(result) => result.map_err(runtime_error)?,
-        Err(_) => return Err(runtime_error("regorus panicked while evaluating")),
-    };
-    if value == Value::Undefined {
-        return Ok(None);
+    match outcome {
+        Ok(result) => result.map_err(runtime_error),
+        Err(_) => Err(runtime_error("regorus panicked while evaluating")),
     }
-    value.to_json_str().map(Some).map_err(runtime_error)
 }
 
 #[pymodule]
