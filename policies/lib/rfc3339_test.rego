@@ -53,3 +53,33 @@ test_other_shapes_have_no_value if {
 	not rfc3339.valid(null)
 	not rfc3339.seconds("2025-02-29T00:00:00Z")
 }
+
+# The builtin path (common timestamps) and the field-by-field path agree, at the edges of
+# what the common pattern admits and in between.
+_common := [
+	"1971-01-01T00:00:00Z", "1999-12-31T23:59:59.999999999Z", "2000-03-01T00:00:00Z",
+	"2024-11-02T20:00:00-05:00", "2025-01-01T00:00:00+23:59", "2025-04-30T12:34:56.5+05:30",
+	"2025-12-31T23:59:59-23:59", "2100-02-28T00:00:00Z", "2259-12-31T23:59:59Z",
+	"2026-07-31T08:00:00.123456789Z", "2026-06-30T00:00:00Z", "1971-01-01T00:00:00+23:59",
+]
+
+test_common_timestamps_take_the_builtin_and_agree_with_the_fields if {
+	every t in _common {
+		regex.match(rfc3339._common_pattern, t)
+		rfc3339.seconds(t) == rfc3339.by_fields(t)
+	}
+}
+
+_uncommon := [
+	"1970-01-01T00:00:00Z", "2260-01-01T00:00:00Z", "2024-02-29T12:00:00Z",
+	"2016-12-31T23:59:60Z", "2025-01-01t00:00:00z", "2025-01-01T00:00:00.1234567891Z",
+	"0001-01-01T00:00:00Z", "2025-06-31T00:00:00Z", "2025-02-30T00:00:00Z",
+]
+
+test_other_timestamps_are_read_by_fields if {
+	rfc3339.seconds("2025-01-01T00:00:00.1234567891Z") == 1735689600
+	rfc3339.seconds("2260-01-01T00:00:00Z") == 9151488000
+	every t in _uncommon {
+		not regex.match(rfc3339._common_pattern, t)
+	}
+}
