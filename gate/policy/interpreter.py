@@ -21,6 +21,7 @@ from __future__ import annotations
 import abc
 import importlib.util
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,11 @@ class NativeInterpreter(Interpreter):
     binding = "gate_regorus"
 
     def __init__(self) -> None:
+        # gate_regorus allocates with mimalloc, whose arenas are committed eagerly by
+        # default: with 8 pool threads a worker's RSS was 142 MB instead of 104 (the
+        # system allocator's) for the same CPU. mimalloc reads its options when the
+        # library loads, so this precedes the first import; a value set by the operator wins.
+        os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
         import gate_regorus
 
         self._engine = gate_regorus.Engine()

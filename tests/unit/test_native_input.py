@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 import json
 import math
+import os
 from typing import Any
 
 import pytest
@@ -166,3 +167,13 @@ def test_an_undefined_rule_is_none() -> None:
     engine.add_policy("t.rego", "package t\n\nr if input.x == 1\n")
     assert engine.eval_rule_document("data.t.r", {"x": 2}) is None
     assert engine.eval_rule("data.t.r", '{"x": 2}') is None
+
+
+def test_mimalloc_commits_its_arenas_lazily(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Eager commits kept about 40 MB more resident per worker (8 pool threads), no faster.
+    monkeypatch.delenv("MIMALLOC_ARENA_EAGER_COMMIT", raising=False)
+    new_interpreter("gate_regorus")
+    assert os.environ["MIMALLOC_ARENA_EAGER_COMMIT"] == "0"
+    monkeypatch.setenv("MIMALLOC_ARENA_EAGER_COMMIT", "1")  # the operator's choice stays
+    new_interpreter("gate_regorus")
+    assert os.environ["MIMALLOC_ARENA_EAGER_COMMIT"] == "1"
