@@ -78,6 +78,7 @@ class NativeInterpreter(Interpreter):
         import gate_regorus
 
         self._engine = gate_regorus.Engine()
+        self._unconvertible: type[Exception] = gate_regorus.Unconvertible
 
     def add_policy(self, path: str, source: str) -> None:
         self._engine.add_policy(path, source)
@@ -86,11 +87,9 @@ class NativeInterpreter(Interpreter):
         self._engine.add_data_json(json.dumps(data))
 
     def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
-        import gate_regorus
-
         try:
             return self._engine.eval_rule_document(rule, document)
-        except gate_regorus.Unconvertible:  # the JSON path decides what JSON makes of it
+        except self._unconvertible:  # the JSON path decides what JSON makes of it
             value = self._engine.eval_rule(rule, input_json(document))
         return None if value is None else json.loads(value)
 
