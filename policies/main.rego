@@ -11,10 +11,15 @@ import data.gate.lib.patterns
 
 _image_name := input.image.reference.name
 
-# Built by gate's policy loader from every policy package's METADATA.
+# Built by gate's policy loader from every policy package's METADATA. Read once into a
+# variable: regorus looks through every module for each reference to a data path that no
+# rule defines (data.gate.params.exemptions below likewise).
 default _catalog := {}
 
-_catalog := data.gate.catalog if is_object(data.gate.catalog)
+_catalog := catalog if {
+	catalog := data.gate.catalog
+	is_object(catalog)
+}
 
 # What each result of a policy is described with: the policy's name and catalog entry.
 # Built only for a policy that has results. A policy whose entry lacks a field has no
@@ -30,23 +35,21 @@ _description(name) := {
 }
 
 # The described violations and warnings of the policies in names; policies is
-# data.gate.policies, read as a whole (see the decision rule).
+# data.gate.policies, read as a whole (see the decision rule). Its packages are walked
+# directly, so a policy without results costs one lookup, and each result found is
+# described.
 _violations(names, policies) := [object.union(description, finding) |
-	some name in names
-	policy := policies[name]
-	found := policy.violation
-	count(found) > 0
+	some name, policy in policies
+	some finding in policy.violation
+	name in names
 	description := _description(name)
-	some finding in found
 ]
 
 _warnings(names, policies) := [object.union(description, finding) |
-	some name in names
-	policy := policies[name]
-	found := policy.warning
-	count(found) > 0
+	some name, policy in policies
+	some finding in policy.warning
+	name in names
 	description := _description(name)
-	some finding in found
 ]
 
 _all_names := object.keys(_catalog)
@@ -72,7 +75,10 @@ _exemptions := [exemption |
 
 default _configured_exemptions := []
 
-_configured_exemptions := data.gate.params.exemptions if is_array(data.gate.params.exemptions)
+_configured_exemptions := exemptions if {
+	exemptions := data.gate.params.exemptions
+	is_array(exemptions)
+}
 
 _counts(exemption) if {
 	is_string(exemption.pattern)
