@@ -179,6 +179,37 @@ test_value_patterns_keep_their_anchors_and_flags if {
 	rules == {["A", "anchored"], ["A", "any"], ["B", "any"], ["C", "flagged"]}
 }
 
+# All of a platform's values are first matched as one text, one value per line, in
+# multi-line mode: a pattern anchored with ^ and $ still finds its line among the others.
+test_line_anchored_patterns_match_among_other_values if {
+	patterns := {"anchored": "^abc$"}
+	history := [
+		{"created_by": "RUN make", "created": null, "empty_layer": false},
+		{"created_by": "abc", "created": null, "empty_layer": false},
+	]
+	violations := secrets.violation with input as _input_with_history({"A": "x", "B": "abc", "C": "y"}, history)
+		with data.gate.params.secrets.value_patterns as patterns
+	{v.msg | some v in violations; contains(v.msg, "variable B to")} != set()
+	{v.msg | some v in violations; contains(v.msg, "history entry 1 ")} != set()
+	count(violations) == 2
+}
+
+# A pattern anchored to the whole text (\A, \z) or with multi-line mode off would miss
+# its value inside the joined text: with one, each value is tried on its own.
+test_text_anchored_patterns_are_tried_on_each_value if {
+	every patterns in [
+		{"whole": `\Aabc\z`},
+		{"single-line": `(?-m)^abc$`},
+		{"flags": `(?i-m:^ABC$)`},
+	] {
+		not secrets._lines_prefilter with data.gate.params.secrets.value_patterns as patterns
+		violations := secrets.violation with input as _input({"A": "x", "B": "abc", "C": "y"})
+			with data.gate.params.secrets.value_patterns as patterns
+		[v.msg | some v in violations; contains(v.msg, "variable B to")] == [v.msg | some v in violations]
+		count(violations) == 1
+	}
+}
+
 # "a)|(b" does not compile, but (?:a)|(b) would: such a pattern is never combined, so
 # that it fails as it always did.
 test_a_pattern_that_does_not_compile_alone_is_not_combined if {
