@@ -34,25 +34,21 @@ _description(name) := {
 	meta := _catalog[name]
 }
 
-# The described violations and warnings of the policies in names; policies is
-# data.gate.policies, read as a whole (see the decision rule). Its packages are walked
-# directly, so a policy without results costs one lookup, and each result found is
-# described.
-_violations(names, policies) := [object.union(description, finding) |
+# The described violations and warnings of policies: data.gate.policies read as a whole
+# (see the decision rule), or the reference packages. Its packages are walked directly,
+# so a policy without results costs one lookup, and each result found is described; a
+# package that the catalog does not describe (no METADATA, a test package) adds nothing.
+_violations(policies) := [object.union(description, finding) |
 	some name, policy in policies
 	some finding in policy.violation
-	name in names
 	description := _description(name)
 ]
 
-_warnings(names, policies) := [object.union(description, finding) |
+_warnings(policies) := [object.union(description, finding) |
 	some name, policy in policies
 	some finding in policy.warning
-	name in names
 	description := _description(name)
 ]
-
-_all_names := object.keys(_catalog)
 
 _reference_names contains name if {
 	some name, meta in _catalog
@@ -104,10 +100,13 @@ _covers(exemption, id) if {
 	id in exemption.policies
 }
 
-# The violations an exemption covers, and the others, as [kept, exempted]. Without an
-# exemption that matches the image (the usual case) nothing is looked up. The reasons
-# are looked up once per policy id, not once per finding.
+# The violations an exemption covers, and the others, as [kept, exempted]. Without a
+# violation, or without an exemption that matches the image (the usual cases), no
+# exemption is looked at. The reasons are looked up once per policy id, not once per
+# finding.
 _exempt(violations) := [violations, []] if {
+	violations == []
+} else := [violations, []] if {
 	count(_matching_exemptions) == 0
 } else := [
 	[v | some v in violations; reasons[v.id] == []],
@@ -120,9 +119,10 @@ _exempt(violations) := [violations, []] if {
 }
 
 # No policy at all (data.gate.catalog missing or empty, e.g. an OPA server loaded without
-# the catalog) must not allow: an empty policy set denies, and says why.
-_nothing_evaluated(names) := [v |
-	count(names) == 0
+# the catalog) must not allow: an empty policy set denies, and says why. scope is what the
+# catalog has of the decision's scope: the catalog itself, or the reference names.
+_nothing_evaluated(scope) := [v |
+	count(scope) == 0
 	v := {
 		"policy": "main",
 		"id": "GATE-MAIN-001",
@@ -136,14 +136,14 @@ _nothing_evaluated(names) := [v |
 	}
 ]
 
-_decide(names, policies) := {
+_decide(scope, policies) := {
 	"allowed": count(violations) == 0,
 	"violations": violations,
-	"warnings": _warnings(names, policies),
+	"warnings": _warnings(policies),
 	"exempted": exempted,
 } if {
-	[kept, exempted] := _exempt(_violations(names, policies))
-	violations := array.concat(kept, _nothing_evaluated(names))
+	[kept, exempted] := _exempt(_violations(policies))
+	violations := array.concat(kept, _nothing_evaluated(scope))
 }
 
 # METADATA
@@ -152,7 +152,7 @@ _decide(names, policies) := {
 #   embedded engine (regorus) walks every package under it again for each lookup
 #   data.gate.policies[name], which cost more than most policies.
 # entrypoint: true
-decision := _decide(_all_names, data.gate.policies)
+decision := _decide(_catalog, data.gate.policies)
 
 # METADATA
 # description: The decision over the reference-scoped policies alone, taken before any fetch.

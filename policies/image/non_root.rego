@@ -81,7 +81,12 @@ _violates("named") if {
 	_strict
 }
 
-_strict if params.of("non_root").strict == true
+# Read only when a platform runs as a named user, the one case strict mode decides (every
+# rule of a policy is evaluated on each decision; the parameter lookup is the costly part).
+_strict if {
+	some [_, "named"] in _users
+	params.of("non_root").strict == true
+}
 
 # METADATA
 # description: |

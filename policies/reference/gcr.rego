@@ -44,7 +44,12 @@ warning contains context.result(_message(_gcr_host), "") if {
 	_warn_only
 }
 
-_warn_only if params.of("gcr").action == "warn"
+# Read only for an image on Container Registry (every rule of a policy is evaluated on
+# each decision; the parameter lookup is the costly part).
+_warn_only if {
+	_gcr_host
+	params.of("gcr").action == "warn"
+}
 
 _message(host) := sprintf(
 	"%s is hosted on Container Registry (%s), which is deprecated; expected an Artifact Registry host (*-docker.pkg.dev)",
