@@ -5,6 +5,7 @@
 #   apache2-utils    htpasswd -B, for the basic-auth registry
 #   softhsm2         SoftHSM 2 (libsofthsm2.so, softhsm2-util) for the PKCS#11 tests
 #   openssl          RFC 6920 key ids in the attestation tests; deploy/kubernetes/tls
+#   valgrind         callgrind, for bench/instructions.py (instructions per decision)
 #   kubernetes-client  kubectl, for `kubectl kustomize deploy/kubernetes` (skipped when a
 #                    kubectl with kustomize is already on PATH, e.g. the Cloud SDK's)
 # Needs root, or sudo without a password, only when something is missing.
@@ -12,7 +13,7 @@ set -euo pipefail
 say() { printf '==> %s\n' "$*" >&2; }
 
 missing=()
-for package in docker-registry apache2-utils softhsm2 openssl; do
+for package in docker-registry apache2-utils softhsm2 openssl valgrind; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
 done
 if ! command -v kubectl >/dev/null 2>&1 || ! kubectl kustomize --help >/dev/null 2>&1; then

@@ -1,11 +1,14 @@
-"""``bench/eval.py --quick`` runs both real engines and prints its table, and
-``bench/decision_costs.py`` its breakdown (CI smoke)."""
+"""``bench/eval.py --quick`` runs both real engines and prints its table,
+``bench/decision_costs.py`` its breakdown, and ``bench/instructions.py`` its counts (CI
+smoke)."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +49,26 @@ def test_bench_decision_costs_runs() -> None:
     out = run_bench("decision_costs.py", "--sizes", "0", "10", "--thread-seconds", "0.3")
     assert "per step" in out and "direct conversion" in out and "2 thread(s)" in out
     assert "+ gate.policies.vulnerabilities" in out
+
+
+def test_bench_instructions_counts() -> None:
+    """A count inside gate_regorus's eval_rule_document (about 6 million instructions a
+    decision on the shipped policies; the bound only catches a count of nothing)."""
+    require_tool("valgrind")
+    out = run_bench("instructions.py", "--decisions", "2")
+    counts = re.findall(r"([0-9,]+) kIr", out)
+    assert len(counts) == 1, out
+    assert int(counts[0].replace(",", "")) > 100, out
+
+
+def test_bench_instructions_empties_a_package(tmp_path: Path) -> None:
+    """--packages measures each policy emptied: its METADATA and package line kept."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from bench.instructions import emptied
+
+    copy = emptied(REPO_ROOT / "policies", "reference/digest.rego", tmp_path / "p")
+    source = (copy / "reference" / "digest.rego").read_text()
+    assert source.startswith("# METADATA") and source.endswith("package gate.policies.digest\n")
+    assert (copy / "image" / "secrets.rego").read_text() == (
+        REPO_ROOT / "policies" / "image" / "secrets.rego"
+    ).read_text()
