@@ -54,15 +54,21 @@ _value_prefilter := concat("|", [sprintf("(?:%s)", [pattern]) | some pattern in 
 	_params.value_patterns != []
 }
 
-# Whether any of values may match value_patterns, in one regex.match: regorus sets up
-# each match afresh (about 10 us), and a real image has tens of environment variables
-# and history entries. Joined by newlines and matched in multi-line mode, the values
-# match wherever one of them does, unless a pattern is anchored to the whole text (\A,
-# \z) or turns multi-line mode off; then, as when a pattern is invalid, each value is
-# tried on its own.
-_may_match(_) if not _lines_prefilter
+# Whether any environment value or history command of any platform may match
+# value_patterns, in one regex.match: regorus sets each match up afresh (its lazy DFA
+# built again, about 10 us and more for a long text), and a real image has tens of
+# values. Joined by newlines and matched in multi-line mode, the values match wherever
+# one of them does, unless a pattern is anchored to the whole text (\A, \z) or turns
+# multi-line mode off; then, as when a pattern is invalid, each value is tried on its own.
+_suspect if not _lines_prefilter
 
-_may_match(values) if regex.match(_lines_prefilter, concat("\n", values))
+_suspect if regex.match(_lines_prefilter, concat("\n", [text |
+	some p in input.image.platforms
+	some text in array.concat(
+		[value | some value in p.config.env],
+		[entry.created_by | some entry in p.config.history],
+	)
+]))
 
 _lines_prefilter := concat("", ["(?m)", _value_prefilter]) if {
 	_value_prefilter != ""
@@ -92,8 +98,8 @@ violation contains context.result(msg, platform) if {
 # METADATA
 # description: An environment variable whose value looks like a credential.
 violation contains context.result(msg, platform) if {
+	_suspect
 	some p in input.image.platforms
-	_may_match([value | some value in p.config.env])
 	some name, value in p.config.env
 	regex.match(_value_prefilter, value)
 	some rule, pattern in _params.value_patterns
@@ -108,8 +114,8 @@ violation contains context.result(msg, platform) if {
 # METADATA
 # description: A build history entry that contains what looks like a credential (e.g. a build argument).
 violation contains context.result(msg, platform) if {
+	_suspect
 	some p in input.image.platforms
-	_may_match([entry.created_by | some entry in p.config.history])
 	some i, entry in p.config.history
 	regex.match(_value_prefilter, entry.created_by)
 	some rule, pattern in _params.value_patterns

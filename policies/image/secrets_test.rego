@@ -179,7 +179,7 @@ test_value_patterns_keep_their_anchors_and_flags if {
 	rules == {["A", "anchored"], ["A", "any"], ["B", "any"], ["C", "flagged"]}
 }
 
-# All of a platform's values are first matched as one text, one value per line, in
+# All values of all platforms are first matched as one text, one value per line, in
 # multi-line mode: a pattern anchored with ^ and $ still finds its line among the others.
 test_line_anchored_patterns_match_among_other_values if {
 	patterns := {"anchored": "^abc$"}
