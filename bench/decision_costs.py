@@ -177,6 +177,16 @@ def threads(policy_set: PolicySet, doc: dict[str, Any], seconds: float = 3.0) ->
             )
 
 
+def native_engine(policy_set: PolicySet) -> Any:
+    """gate_regorus's own engine loaded for a full decision: the benches need its raw
+    ``eval_rule`` and ``eval_rule_document``, which the Interpreter wrapper does not expose."""
+    engine = gate_regorus.Engine()
+    for module in decision_modules(policy_set, Scope.FULL):
+        engine.add_policy(module.path, module.source)
+    engine.add_data_json(json.dumps(policy_set.data))
+    return engine
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--policies", type=Path, default=default_policy_dir())
@@ -184,10 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--thread-seconds", type=float, default=3.0, help="per thread count")
     args = parser.parse_args(argv)
     policy_set = load_policy_set(args.policies)
-    engine = gate_regorus.Engine()
-    for module in decision_modules(policy_set, Scope.FULL):
-        engine.add_policy(module.path, module.source)
-    engine.add_data_json(json.dumps(policy_set.data))
+    engine = native_engine(policy_set)
     docs = {size: document(size) for size in args.sizes}
     print(f"policies: {args.policies}\n")
     steps(engine, docs)

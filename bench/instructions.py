@@ -41,17 +41,10 @@ QUERY = "data.gate.main.decision"
 
 def child(policies: Path, size: int, decisions: int) -> None:
     """The measured process: load ``policies`` and evaluate ``decisions`` times."""
-    import gate_regorus
-
+    from bench.decision_costs import native_engine
     from bench.eval import document
-    from gate.policy.embedded import decision_modules
-    from gate.policy.interface import Scope
 
-    policy_set = load_policy_set(policies)
-    engine = gate_regorus.Engine()
-    for module in decision_modules(policy_set, Scope.FULL):
-        engine.add_policy(module.path, module.source)
-    engine.add_data_json(json.dumps(policy_set.data))
+    engine = native_engine(load_policy_set(policies))
     doc = document(size)
     for _ in range(5):  # warm-up (regular expressions compiled, buffers grown), not counted
         engine.eval_rule(QUERY, json.dumps(doc))

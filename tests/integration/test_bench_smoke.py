@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.instructions import emptied
 from tests.conftest import REPO_ROOT, require_tool
 
 pytestmark = pytest.mark.integration
@@ -63,9 +64,6 @@ def test_bench_instructions_counts() -> None:
 
 def test_bench_instructions_empties_a_package(tmp_path: Path) -> None:
     """--packages measures each policy emptied: its METADATA and package line kept."""
-    sys.path.insert(0, str(REPO_ROOT))
-    from bench.instructions import emptied
-
     copy = emptied(REPO_ROOT / "policies", "reference/digest.rego", tmp_path / "p")
     source = (copy / "reference" / "digest.rego").read_text()
     assert source.startswith("# METADATA") and source.endswith("package gate.policies.digest\n")
