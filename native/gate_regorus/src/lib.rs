@@ -7,9 +7,11 @@
 //! Semantics are regorus's defaults (Rego v1, strict builtin errors), as in its binding.
 //! The input is the JSON text (`eval_rule`) or the Python document itself
 //! (`eval_rule_document`, converted without JSON text in between, see `document.rs`).
+//! `regex.match` keeps its compiled expressions whole per thread (`regex_match.rs`).
 
 mod document;
 mod output;
+mod regex_match;
 
 use std::panic::{self, AssertUnwindSafe};
 
@@ -36,8 +38,16 @@ struct Engine {
 #[pymethods]
 impl Engine {
     #[new]
-    fn new() -> Self {
-        Engine { inner: regorus::Engine::new() }
+    fn new() -> PyResult<Self> {
+        let mut inner = regorus::Engine::new();
+        inner
+            .add_extension(
+                regex_match::NAME.to_string(),
+                regex_match::ARGUMENTS,
+                Box::new(regex_match::regex_match),
+            )
+            .map_err(runtime_error)?;
+        Ok(Engine { inner })
     }
 
     /// Add a policy module; returns its package (`data.x.y`). ValueError when it does
