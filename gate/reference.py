@@ -106,6 +106,16 @@ def parse_reference(text: str) -> ImageRef:
 def _check_characters(text: str, what: str) -> None:
     if not text:
         raise InvalidReference(f"empty {what}", hint="write e.g. 'gcr.io/project/app:1.0'")
+    # Printable ASCII holds no whitespace but the space: one pass of C for the usual case,
+    # the loop below only to name what is wrong.
+    if not (text.isascii() and text.isprintable() and " " not in text):
+        _name_bad_character(text, what)
+    if "://" in text:  # not echoed: a URL may carry credentials
+        hint = "drop the scheme: write 'gcr.io/project/app', not 'https://gcr.io/...'"
+        raise InvalidReference(f"{what} has a URL scheme ('://')", hint=hint)
+
+
+def _name_bad_character(text: str, what: str) -> None:
     for at, char in enumerate(text):
         if not char.isascii():
             name = f"U+{ord(char):04X} {unicodedata.name(char, '')}".strip()
@@ -116,9 +126,6 @@ def _check_characters(text: str, what: str) -> None:
             hint = "remove spaces, tabs and newlines (check for stray quoting)"
             message = f"{what} has whitespace or control character {char!r} at position {at}"
             raise InvalidReference(message, hint=hint)
-    if "://" in text:  # not echoed: a URL may carry credentials
-        hint = "drop the scheme: write 'gcr.io/project/app', not 'https://gcr.io/...'"
-        raise InvalidReference(f"{what} has a URL scheme ('://')", hint=hint)
 
 
 def _split_digest(text: str) -> tuple[str, str | None]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gate.errors import InputError
-from gate.facts.interface import ImageFacts
+from gate.facts.interface import ImageFacts, Platform
 from gate.facts.metadata import load_metadata
 from gate.facts.scans import ScanResult, VulnerabilityFinding, load_scan_report
 from gate.policy.document import (
@@ -272,3 +272,23 @@ def test_large_document_validates() -> None:
     doc = build_document(reference(), entry_point="attest", scan=scan, now=NOW)
     assert len(doc["image"]["vulnerabilities"]["findings"]) == 5000
     validate_document(doc)
+
+
+def test_the_document_is_a_copy_of_the_facts() -> None:
+    """Whoever changes a document (a caller printing it, a test) leaves the facts alone,
+    which the webhook's cache hands to the next review."""
+    config = {"env": {"A": "1"}, "history": [{"created_by": "RUN x", "labels": ("a", 1)}]}
+    attestation = {"predicate": {"builder": {"id": "b"}}, "list": [1, 2.5, None, True]}
+    facts = ImageFacts(
+        platforms=(Platform("linux", "amd64", "", None, None, config),),
+        attestations=(attestation,),
+    )
+    doc = build_document(reference(), entry_point="attest", facts=facts)
+    assert doc["image"]["platforms"][0]["config"] == config
+    assert doc["image"]["attestations"] == [attestation]
+    doc["image"]["platforms"][0]["config"]["env"]["A"] = "2"
+    doc["image"]["platforms"][0]["config"]["history"].append({})
+    doc["image"]["attestations"][0]["predicate"]["builder"]["id"] = "other"
+    doc["image"]["attestations"][0]["list"].clear()
+    assert config == {"env": {"A": "1"}, "history": [{"created_by": "RUN x", "labels": ("a", 1)}]}
+    assert attestation == {"predicate": {"builder": {"id": "b"}}, "list": [1, 2.5, None, True]}
