@@ -10,9 +10,14 @@
 #   copy of the default.
 package gate.lib.params
 
+# Indexed through an alias, not as data.gate.params[name]: regorus looks through every
+# loaded module for each data.<path>[variable] it evaluates, and not for an alias. OPA
+# reads both alike.
+import data.gate.params as configured
+
 # METADATA
 # description: The parameters of the named policy (data.gate.params[name]), {} when there are none.
 of(name) := value if {
-	value := data.gate.params[name]
+	value := configured[name]
 	is_object(value)
 } else := {}
