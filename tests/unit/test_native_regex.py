@@ -4,7 +4,9 @@ failures as regorus's builtin, which regorus's own binding still runs."""
 
 from __future__ import annotations
 
+import random
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -119,3 +121,31 @@ def test_threads_keep_their_own_expressions() -> None:
         thread.join()
     assert len(answers) == 350
     assert all(got == expected for got, expected in answers)
+
+
+def _resident_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def test_expressions_from_the_input_cannot_grow_a_worker_without_bound() -> None:
+    """A policy that matches with expressions the input names: each kept expression's lazy
+    DFA may explore thousands of states on a hostile text. With the regex crate's default
+    cache (2 MiB per direction) these 90 expressions grew the process by about 250 MB;
+    the kept caches are bounded (native/gate_regorus/src/regex_match.rs)."""
+    native = new_interpreter("gate_regorus")
+    native.add_policy(
+        "t.rego", "package t\n\nm := [regex.match(p, input.text) | some p in input.patterns]\n"
+    )
+    letters = random.Random(7)
+    text = "".join(letters.choice("ab") for _ in range(30_000))
+    before = _resident_mb()
+    for batch in range(3):
+        patterns = [
+            f"(a|b)*a(a|b){{{12 + k % 4}}}{'ab'[k % 2]}{batch}x{k}|(a|b)*b(a|b){{{12 + k % 3}}}a$"
+            for k in range(30)
+        ]
+        assert native.evaluate("data.t.m", {"patterns": patterns, "text": text}) == [False] * 30
+    assert _resident_mb() - before < 100

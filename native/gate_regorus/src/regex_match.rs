@@ -8,6 +8,14 @@
 //! compilation (regorus's size limit), a boolean for two strings, an error for anything
 //! else and for an expression that does not compile (gate's engines run with strict
 //! builtin errors, under which regorus's builtin fails the evaluation the same way).
+//!
+//! What a thread keeps is bounded: 128 expressions (regorus's own cache holds 256),
+//! each with a lazy DFA cache of at most 256 KiB per direction instead of the regex
+//! crate's 2 MiB. A policy that builds expressions from the input cannot make a worker
+//! keep more than about 80 MiB per thread (caches and compiled programs); with the
+//! crate's default, 90 such expressions grew a process by 250 MB (the test
+//! `tests/unit/test_native_regex.py` keeps this). The limit changes no answer: a lazy
+//! DFA that fills its cache starts over or lets another of the crate's engines finish.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,9 +26,11 @@ use regorus::Value;
 
 /// regorus's `REGEX_SIZE_LIMIT`: a larger compiled expression is an error.
 const SIZE_LIMIT: usize = 100 * 1024;
+/// The lazy DFA cache each kept expression may grow to (per search direction).
+const DFA_CACHE_LIMIT: usize = 256 * 1024;
 /// Compiled expressions kept per thread; a policy set holds a few dozen. Past this (the
 /// patterns come from the input), the thread's cache starts over.
-const CAPACITY: usize = 256;
+const CAPACITY: usize = 128;
 
 thread_local! {
     static COMPILED: RefCell<HashMap<String, Regex>> = RefCell::new(HashMap::new());
@@ -62,6 +72,7 @@ pub fn regex_match(arguments: Vec<Value>) -> Result<Value> {
 fn compile(pattern: &str) -> Result<Regex> {
     RegexBuilder::new(pattern)
         .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(DFA_CACHE_LIMIT)
         .build()
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(_) => {
