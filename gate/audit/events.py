@@ -10,6 +10,7 @@ unless it complies. ``kubectl describe`` shows them with the workload's other Ev
     Normal   PolicyCompliant  gate-audit  complies with every policy again (was violating …)
 
     >>> from gate.audit.store import Previous
+from gate.policy.document import format_time
     >>> changed(Previous("compliant", ()), Previous("violating", ("GATE-IMG-002",)))
     True
     >>> changed(None, Previous("compliant", ()))
@@ -28,6 +29,7 @@ from typing import Any
 from gate.audit.judge import Verdict
 from gate.audit.kube import KubeApi, KubeError, Resource
 from gate.audit.store import Previous
+from gate.policy.document import format_time
 from gate.webhook.logsize import clip
 
 EVENT = Resource("", "v1", "events", "Event")
@@ -84,7 +86,7 @@ def event(verdict: Verdict, old: Previous | None, when: datetime) -> dict[str, A
     """The core/v1 Event for one change."""
     ref = verdict.workload.ref
     reason, kind = REASONS[verdict.status]
-    stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = format_time(when)
     return {
         "apiVersion": "v1",
         "kind": "Event",
