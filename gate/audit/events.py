@@ -10,7 +10,6 @@ unless it complies. ``kubectl describe`` shows them with the workload's other Ev
     Normal   PolicyCompliant  gate-audit  complies with every policy again (was violating …)
 
     >>> from gate.audit.store import Previous
-from gate.policy.document import format_time
     >>> changed(Previous("compliant", ()), Previous("violating", ("GATE-IMG-002",)))
     True
     >>> changed(None, Previous("compliant", ()))
