@@ -50,6 +50,9 @@ DOCUMENTS: list[Any] = [
     {"s": ["é", "日本", "\U0001f600", "\x00", '\n\t"\\', "a" * 10_000]},
     {"t": (1, "two", (3.0, None)), "nested": {"l": [{"k": [{"deep": True}]}]}},
     {"same key": [{"id": i, "severity": "HIGH"} for i in range(50)]},
+    # Equal keys carried by distinct string objects, and a key of a str subclass.
+    {"keys": [{"".join(["sever", "ity"]): i, "id": str(i)} for i in range(3)]},
+    {Name.WEB: 1, "web-2": {Name.WEB: [2]}},
     {"enum": [Level.HIGH, Name.WEB]},
     {"depth": _nested(99)},
 ]

@@ -9,6 +9,7 @@
 //! lacks, a string for an int key) stays the one reference.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -26,16 +27,48 @@ const MAX_DEPTH: usize = 100;
 
 /// `document` as a regorus value, or `Unconvertible`.
 pub fn to_value(document: &Bound<'_, PyAny>) -> PyResult<Value> {
-    Converter { keys: HashMap::new() }.value(document, 0)
+    Converter::default().value(document, 0)
 }
 
 fn unconvertible(what: &str) -> PyErr {
     Unconvertible::new_err(what.to_string())
 }
 
+/// Object keys seen so far: a key shared by 1,000 findings is one string. Looked up first
+/// by the key object's address (the dicts of one document share their key objects:
+/// `json.loads` and string literals do), then by text, which costs a hash of the text
+/// and reading it as UTF-8 again. Addresses stay valid: the GIL is held and no Python
+/// code runs while a document is converted, so no object is freed or moved meanwhile.
+#[derive(Default)]
 struct Converter {
-    /// Object keys seen so far: a key shared by 1,000 findings is one string.
-    keys: HashMap<String, Value>,
+    by_object: HashMap<usize, Value, BuildHasherDefault<AddressHasher>>,
+    by_text: HashMap<String, Value>,
+}
+
+/// An object address as a hash: one multiply spreads it, the fold moves the high bits
+/// down (the low bits of an aligned address are zero).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let mixed = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = mixed ^ (mixed >> 32);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Converter {
@@ -75,13 +108,14 @@ impl Converter {
         if depth > MAX_DEPTH {
             return Err(unconvertible("nesting deeper than the JSON parser reads"));
         }
-        let mut map = BTreeMap::new();
+        // Collected, then built at once: BTreeMap sorts the entries and builds its nodes
+        // without searching them per key.
+        let mut entries = Vec::with_capacity(dict.len());
         for (key, item) in dict.iter() {
             let key = key.cast::<PyString>().map_err(|_| unconvertible("a key that is not a string"))?;
-            let key = self.key(key.to_str().map_err(|_| unconvertible("a key with a lone surrogate"))?);
-            map.insert(key, self.value(&item, depth)?);
+            entries.push((self.key(key)?, self.value(&item, depth)?));
         }
-        Ok(Value::from(map))
+        Ok(Value::from(entries.into_iter().collect::<BTreeMap<_, _>>()))
     }
 
     fn array<'py>(&mut self, items: impl Iterator<Item = Bound<'py, PyAny>>, depth: usize) -> PyResult<Value> {
@@ -92,13 +126,22 @@ impl Converter {
         Ok(Value::from(values))
     }
 
-    fn key(&mut self, text: &str) -> Value {
-        if let Some(shared) = self.keys.get(text) {
-            return shared.clone();
+    fn key(&mut self, key: &Bound<'_, PyString>) -> PyResult<Value> {
+        let address = key.as_ptr() as usize;
+        if let Some(shared) = self.by_object.get(&address) {
+            return Ok(shared.clone());
         }
-        let value = Value::from(text);
-        self.keys.insert(text.to_string(), value.clone());
-        value
+        let text = key.to_str().map_err(|_| unconvertible("a key with a lone surrogate"))?;
+        let value = match self.by_text.get(text) {
+            Some(shared) => shared.clone(),
+            None => {
+                let value = Value::from(text);
+                self.by_text.insert(text.to_string(), value.clone());
+                value
+            }
+        };
+        self.by_object.insert(address, value.clone());
+        Ok(value)
     }
 }
 
