@@ -270,10 +270,14 @@ def server_phase(tls: Tls, facts: Path, opa: OpaServer, args: argparse.Namespace
     )
 
 
-def cold_phase(gates: Gates, tls: Tls, args: argparse.Namespace, table: Table) -> None:
+def cold_phase(
+    gates: Gates, tls: Tls, opa: OpaServer, args: argparse.Namespace, table: Table
+) -> None:
     """Decision cache off (facts still cached): what the engine costs per review, for Pods
     of 1, 10 and 50 distinct images, and one of 1,000 (decided on its images within the
-    budget, or denied for time: the answer is printed)."""
+    budget, or denied for time: the answer is printed). Each row also gives the server's
+    CPU per review (gate's workers, and the OPA server for ``opa``): on a small machine the
+    load generator's own CPU competes with the server, and this figure leaves it out."""
     print("\n== decision cache off (GATE_DECISION_CACHE_TTL=0; facts cached)")
     for count in (*CONTAINERS, BIG_POD):
         body = pod(*[image(i) for i in range(count)])
@@ -285,11 +289,15 @@ def cold_phase(gates: Gates, tls: Tls, args: argparse.Namespace, table: Table) -
             )
             if not answer["allowed"]:
                 first += f" ({answer['status']['message'][:100]})"
+            pids = children(gate.pid) + ([opa.pid] if engine == "opa" and opa.pid else [])
+            spent = cpu_seconds(pids)
             result = closed_loop(
                 gate.port, tls.ca, constant(body), concurrency=1, seconds=args.short
             )
+            cpu_ms = (cpu_seconds(pids) - spent) / max(result.requests, 1) * 1000
             label = f"{count:,} distinct image(s) per Pod (c=1)"
-            table.add(f"cold-{count}", label, engine, result, first if count == BIG_POD else "")
+            extra = f"  server CPU {cpu_ms:.2f} ms/review" + (first if count == BIG_POD else "")
+            table.add(f"cold-{count}", label, engine, result, extra)
 
 
 def image_phase(gates: Gates, tls: Tls, args: argparse.Namespace, table: Table) -> None:
@@ -333,7 +341,7 @@ def main() -> int:
         print(f"opa: {opa.url}; gate serve: {args.workers} workers, trial facts for every image")
         if args.cold:
             with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL="0") as gates:
-                cold_phase(gates, tls, args, table)
+                cold_phase(gates, tls, opa, args, table)
             table.ratios()
             return 0
         server_phase(tls, facts, opa, args)
@@ -343,7 +351,7 @@ def main() -> int:
         with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL=LONG) as gates:
             warm_phase(gates, tls, opa, args, table)
         with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL="0") as gates:
-            cold_phase(gates, tls, args, table)
+            cold_phase(gates, tls, opa, args, table)
         with both(tls, facts, opa, 1, GATE_DECISION_CACHE_TTL=LONG) as gates:
             image_phase(gates, tls, args, table)
     table.ratios()
