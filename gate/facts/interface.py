@@ -38,8 +38,9 @@ _SCALARS = (str, int, float, bool, type(None))
 
 def copy_json(value: Any) -> Any:
     """A deep copy of a JSON-shaped value (what every input document is made of), several
-    times cheaper than ``copy.deepcopy``; anything else is handed to ``copy.deepcopy``."""
-    if isinstance(value, dict):
+    times cheaper than ``copy.deepcopy``: mappings become dicts, lists stay lists, anything
+    else is handed to ``copy.deepcopy``."""
+    if isinstance(value, Mapping):
         return {key: copy_json(item) for key, item in value.items()}
     if isinstance(value, list):
         return [copy_json(item) for item in value]
@@ -66,7 +67,7 @@ class Platform:
             "variant": self.variant,
             "manifest_digest": self.manifest_digest,
             "media_type": self.media_type,
-            "config": copy_json(dict(self.config)),
+            "config": copy_json(self.config),
         }
 
 

@@ -65,12 +65,12 @@ def build_document(
             "reference": _reference(reference),
             "platforms": [platform.to_input() for platform in facts.platforms],
             "vulnerabilities": None if vulnerabilities is None else vulnerabilities.to_input(),
-            "attestations": [copy_json(dict(a)) for a in facts.attestations],
-            "provenance": [copy_json(dict(p)) for p in facts.provenance],
-            "signatures": [copy_json(dict(s)) for s in facts.signatures],
-            "unverified": [copy_json(dict(u)) for u in facts.unverified],
+            "attestations": [copy_json(a) for a in facts.attestations],
+            "provenance": [copy_json(p) for p in facts.provenance],
+            "signatures": [copy_json(s) for s in facts.signatures],
+            "unverified": [copy_json(u) for u in facts.unverified],
         },
-        "workload": None if workload is None else copy_json(dict(workload)),
+        "workload": None if workload is None else copy_json(workload),
     }
 
 

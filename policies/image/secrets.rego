@@ -57,9 +57,10 @@ _value_prefilter := concat("|", [sprintf("(?:%s)", [pattern]) | some pattern in 
 # Whether any environment value or history command of any platform may match
 # value_patterns, in one regex.match: each is a builtin call (regorus's own binding also
 # builds its lazy DFA again, about 10 us and more for a long text; gate_regorus keeps it),
-# and a real image has tens of values. Joined by newlines and matched in multi-line mode, the values match wherever
-# one of them does, unless a pattern is anchored to the whole text (\A, \z) or turns
-# multi-line mode off; then, as when a pattern is invalid, each value is tried on its own.
+# and a real image has tens of values. Joined by newlines and matched in multi-line mode,
+# the values match wherever one of them does, unless a pattern is anchored to the whole
+# text (\A, \z) or turns multi-line mode off; then, as when a pattern is invalid, each
+# value is tried on its own.
 _suspect if not _lines_prefilter
 
 _suspect if regex.match(_lines_prefilter, concat("\n", [text |
