@@ -1,9 +1,10 @@
 """The embedded engine: regorus (Microsoft's Rust Rego engine) in-process.
 
-Builtin errors are strict (an error, never a silent undefined). A regorus engine may
-not cross threads, so each thread compiles its own once, and a threaded server evaluates
-without locks; with gate's own binding (gate.policy.interpreter) the threads evaluate at
-the same time, on every core.
+Builtin errors are strict (an error, never a silent undefined). A regorus engine
+evaluates on one thread at a time, so each thread has its own, and a threaded server
+evaluates without locks; with gate's own binding (gate.policy.interpreter) the threads
+evaluate at the same time, on every core, on copies of one compiled engine per scope
+(regorus's own binding cannot copy across threads: each thread compiles its own).
 When the policy source changes, the next evaluation in each thread picks up the new set.
 
     >>> from gate.policy.loader import default_policy_dir
@@ -14,6 +15,7 @@ When the policy source changes, the next evaluation in each thread picks up the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -133,7 +135,10 @@ class EmbeddedEngine(Engine):
         self._local = threading.local()
         policy_set = source.current()
         fingerprint = policy_set.fingerprint
-        self._local.engines = (fingerprint, self._scope_engines(policy_set))
+        # The set's engines compiled once and evaluated once, never evaluated with again:
+        # each thread evaluates on copies of them, which share their compiled policies.
+        self._prototypes = (fingerprint, self._scope_engines(policy_set))
+        self._local.engines = (fingerprint, self._copies(policy_set, fingerprint))
         # (set, fingerprint) pairs, each replaced as a whole. A fingerprint hashes every
         # module and the data (about a millisecond), so it is computed once per set
         # object, not once per query: the source hands out the same object until it reloads.
@@ -164,7 +169,7 @@ class EmbeddedEngine(Engine):
                 self._rejected = (latest, fingerprint)
                 return good
             try:
-                self._local.engines = (fingerprint, self._scope_engines(latest))
+                self._prototypes = (fingerprint, self._scope_engines(latest))
             except EngineError as exc:
                 log.error("changed policies do not compile, keeping the previous set: %s", exc)
                 self._rejected = (latest, fingerprint)
@@ -197,19 +202,35 @@ class EmbeddedEngine(Engine):
 
     def _scope_engines(self, policy_set: PolicySet) -> dict[Scope, Interpreter]:
         """The image scopes' interpreters, compiled now (a set that does not compile fails
-        early)."""
-        return {
+        early) and evaluated once on an empty input, which finishes regorus's compilation
+        (its answer does not matter), so that copies of them need none."""
+        engines = {
             scope: build_interpreter(policy_set, decision_modules(policy_set, scope), self.binding)
             for scope in IMAGE_SCOPES
         }
+        for scope, engine in engines.items():
+            with contextlib.suppress(RuntimeError, ValueError, TypeError, InputError):
+                engine.evaluate(f"data.{scope.value}", {})
+        return engines
+
+    def _copies(self, policy_set: PolicySet, fingerprint: str) -> dict[Scope, Interpreter]:
+        """Engines for this thread: copies of the set's prototypes (about 3 MB and 15 ms
+        less per thread than compiling the policies again), or engines compiled here when
+        the binding's may not cross threads (regorus's own) or the set just changed."""
+        prototypes = self._prototypes
+        if prototypes[0] == fingerprint:
+            copies = {scope: engine.copy() for scope, engine in prototypes[1].items()}
+            if all(copy is not None for copy in copies.values()):
+                return {scope: copy for scope, copy in copies.items() if copy is not None}
+        return self._scope_engines(policy_set)
 
     def _thread_engines(self) -> tuple[str, dict[Scope, Any]]:
-        """This thread's engines and their set's fingerprint: regorus engines may not cross
-        threads, so each builds its own."""
+        """This thread's engines and their set's fingerprint: a regorus engine evaluates
+        on one thread at a time, so each thread has its own."""
         policy_set, fingerprint = self._prepare()
         cached: tuple[str, dict[Scope, Any]] | None = getattr(self._local, "engines", None)
         if cached is None or cached[0] != fingerprint:
-            cached = (fingerprint, self._scope_engines(policy_set))
+            cached = (fingerprint, self._copies(policy_set, fingerprint))
             self._local.engines = cached
         return cached
 

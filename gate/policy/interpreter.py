@@ -50,6 +50,11 @@ class Interpreter(abc.ABC):
     def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
         """``rule``'s value on the input ``document``, None when it is undefined."""
 
+    def copy(self) -> Interpreter | None:
+        """An interpreter for another thread that shares this one's compiled policies and
+        data, or None when the binding's engines may not cross threads (compile one there)."""
+        return None
+
 
 class InputError(ValueError):
     """The input document has no JSON form (NaN, Infinity, a type JSON lacks)."""
@@ -69,7 +74,7 @@ class NativeInterpreter(Interpreter):
 
     binding = "gate_regorus"
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Any = None) -> None:
         # gate_regorus allocates with mimalloc, whose arenas are committed eagerly by
         # default: with 8 pool threads a worker's RSS was 142 MB instead of 104 (the
         # system allocator's) for the same CPU. mimalloc reads its options when the
@@ -77,8 +82,11 @@ class NativeInterpreter(Interpreter):
         os.environ.setdefault("MIMALLOC_ARENA_EAGER_COMMIT", "0")
         import gate_regorus
 
-        self._engine = gate_regorus.Engine()
+        self._engine = engine if engine is not None else gate_regorus.Engine()
         self._unconvertible: type[Exception] = gate_regorus.Unconvertible
+
+    def copy(self) -> NativeInterpreter:
+        return NativeInterpreter(self._engine.copy())
 
     def add_policy(self, path: str, source: str) -> None:
         self._engine.add_policy(path, source)

@@ -15,6 +15,7 @@ from gate.config import Settings
 from gate.errors import ConfigError
 from gate.facts.metadata import load_metadata
 from gate.facts.scans import load_scan_report
+from gate.policy import embedded
 from gate.policy.document import build_document
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.engines import create_engine
@@ -131,3 +132,68 @@ def test_only_gate_regorus_lets_other_threads_run_while_it_evaluates(name: str) 
         assert share > 0.25, f"{steps} steps in {seconds:.3f} s at {pace:.0f}/s"
     else:
         assert share < 0.25, f"{steps} steps in {seconds:.3f} s at {pace:.0f}/s"
+
+
+COPIED = """package copied
+
+params := data.params
+
+over contains x if {
+	some x in input.xs
+	x > data.params.limit
+}
+"""
+
+
+def test_a_gate_regorus_copy_shares_the_policies_and_evaluates_on_its_own() -> None:
+    original = new_interpreter("gate_regorus")
+    original.add_policy("copied.rego", COPIED)
+    original.add_data({"params": {"limit": 2}})
+    assert original.evaluate("data.copied.over", {"xs": [1, 3]}) == [3]
+    copy = original.copy()
+    assert copy is not None
+    copy.add_data({"params": {"extra": True}})  # the copy's data is its own
+    results: list[Any] = []
+
+    def evaluate() -> None:
+        results.extend(copy.evaluate("data.copied.over", {"xs": [x, 5]}) for x in range(5))
+
+    worker = threading.Thread(target=evaluate)
+    worker.start()
+    mine = [original.evaluate("data.copied.over", {"xs": [x, 5]}) for x in range(5)]
+    worker.join()
+    assert results == mine == [[5], [5], [5], [3, 5], [4, 5]]
+    assert original.evaluate("data.copied.params", {}) == {"limit": 2}
+    assert copy.evaluate("data.copied.params", {}) == {"limit": 2, "extra": True}
+    assert copy.copy() is not None  # a copy of a copy is as good
+
+
+def test_regorus_engines_are_not_copied_across_threads() -> None:
+    interpreter = new_interpreter("regorus")
+    interpreter.add_policy("copied.rego", COPIED)
+    assert interpreter.copy() is None
+
+
+@pytest.mark.parametrize("binding", BINDINGS)
+def test_each_thread_evaluates_on_its_own_engines(
+    binding: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # gate_regorus: copies of the set's compiled engines, no compilation per thread;
+    # regorus: compiled on each thread. Both decide as the first thread does.
+    engine = EmbeddedEngine(PolicySource(default_policy_dir()), binding)
+    document = build_document(parse_reference("nginx:latest").to_input(), entry_point="eval")
+    first = engine.evaluate(document, Scope.FULL)
+    compiled: list[object] = []
+    real = embedded.build_interpreter
+    monkeypatch.setattr(embedded, "build_interpreter", lambda *a: compiled.append(a) or real(*a))
+    decisions = []
+    threads = [
+        threading.Thread(target=lambda: decisions.append(engine.evaluate(document, Scope.FULL)))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert decisions == [first] * 3 and not first.allowed
+    assert len(compiled) == (0 if binding == "gate_regorus" else 3 * 2)  # two image scopes
