@@ -74,8 +74,14 @@ def evaluate_image(
     workload: Mapping[str, Any] | None = None,
     now: datetime | None = None,
     deadline: float | None = None,
+    decide_by: float | None = None,
 ) -> Evaluation:
-    """The evaluation of one image; every failure is a denying decision, never an exception."""
+    """The evaluation of one image; every failure is a denying decision, never an exception.
+
+    ``deadline`` bounds gathering the facts (a scan wait has its own limit); ``decide_by``
+    (the webhook's review deadline) stops an evaluation of the policies still running then.
+    Both are ``time.monotonic()`` times; None: no limit.
+    """
     try:
         ref = parse_reference(reference)
     except GateError as exc:
@@ -84,10 +90,19 @@ def evaluate_image(
     if not source.local:
         at_hand = source.at_hand(ref)
         if at_hand is not None and at_hand[0] == ref:  # the reference as written, judged in full
-            judged = _judge(engine, *at_hand, entry_point=entry_point, workload=workload, now=now)
+            judged = _judge(
+                engine,
+                *at_hand,
+                entry_point=entry_point,
+                workload=workload,
+                now=now,
+                decide_by=decide_by,
+            )
             if judged.decision.allowed:
                 return judged
-        first = reference_decision(engine, ref, entry_point=entry_point, workload=workload, now=now)
+        first = reference_decision(
+            engine, ref, entry_point=entry_point, workload=workload, now=now, decide_by=decide_by
+        )
         if not first.allowed:
             return Evaluation(ref, None, first)
     if judged is not None:
@@ -96,7 +111,9 @@ def evaluate_image(
         ref, facts = source.gather(ref, deadline if deadline is not None else time.monotonic() + 60)
     except GateError as exc:
         return Evaluation(ref, None, Decision.from_error(exc, entry_point, engine=engine.name))
-    return _judge(engine, ref, facts, entry_point=entry_point, workload=workload, now=now)
+    return _judge(
+        engine, ref, facts, entry_point=entry_point, workload=workload, now=now, decide_by=decide_by
+    )
 
 
 def _judge(
@@ -107,13 +124,14 @@ def _judge(
     entry_point: str,
     workload: Mapping[str, Any] | None,
     now: datetime | None,
+    decide_by: float | None = None,
 ) -> Evaluation:
     """The full decision on ``ref`` (digest resolved) and the facts gathered for it."""
     facts = _checked_scan_subject(ref, facts)
     document = build_document(
         ref.to_input(), entry_point=entry_point, facts=facts, workload=workload, now=now
     )
-    decision = engine.evaluate(document, Scope.FULL)
+    decision = engine.evaluate(document, Scope.FULL, deadline=decide_by)
     return Evaluation(ref, facts, decision.with_errors(*facts.errors) if facts.errors else decision)
 
 
@@ -124,10 +142,11 @@ def reference_decision(
     entry_point: str,
     workload: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    decide_by: float | None = None,
 ) -> Decision:
     """The reference-scoped policies alone, on ``ref`` as written: nothing is fetched."""
     document = build_document(ref.to_input(), entry_point=entry_point, workload=workload, now=now)
-    return engine.evaluate(document, Scope.REFERENCE)
+    return engine.evaluate(document, Scope.REFERENCE, deadline=decide_by)
 
 
 def _checked_scan_subject(ref: ImageRef, facts: ImageFacts) -> ImageFacts:

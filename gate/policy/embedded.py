@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,15 +33,23 @@ from gate.policy.interface import (
     IMAGE_SCOPES,
     Engine,
     EngineError,
+    EvaluationTimedOut,
     Scope,
     fetchable_patterns,
 )
-from gate.policy.interpreter import InputError, Interpreter, new_interpreter, resolve_binding
+from gate.policy.interpreter import (
+    InputError,
+    Interpreter,
+    TimeLimitError,
+    new_interpreter,
+    resolve_binding,
+)
 from gate.policy.loader import POLICY_PREFIX, PolicyModule, PolicySet
 from gate.policy.source import PolicySource
 
 log = logging.getLogger(__name__)
 LINT_PREFIX = "gate.dockerfile."
+COMPILE_ONLY_RULE = "__compile_only__"  # no policy defines it: evaluating it only compiles
 
 # regorus creates (and drops) internal errors during ordinary evaluation, e.g. for every
 # reference it cannot read as a static path, and with RUST_BACKTRACE set (CI, debugging
@@ -177,7 +186,13 @@ class EmbeddedEngine(Engine):
             self._good = (latest, fingerprint)
             return self._good
 
-    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+    def query(
+        self,
+        document: Mapping[str, Any],
+        scope: Scope = Scope.FULL,
+        *,
+        deadline: float | None = None,
+    ) -> Any:
         _, engines = self._thread_engines()
         engine = engines.get(scope)
         if engine is None:  # the Dockerfile policies: compiled on first use (gate lint)
@@ -186,7 +201,7 @@ class EmbeddedEngine(Engine):
                 policy_set, decision_modules(policy_set, scope), self.binding
             )
             engines[scope] = engine
-        return _evaluate(engine, document, scope.value)
+        return _evaluate(engine, document, scope.value, deadline)
 
     def fetchable(self) -> tuple[str, ...]:
         """``data.gate.main.fetchable``, evaluated once per policy set (it reads only data)."""
@@ -202,15 +217,15 @@ class EmbeddedEngine(Engine):
 
     def _scope_engines(self, policy_set: PolicySet) -> dict[Scope, Interpreter]:
         """The image scopes' interpreters, compiled now (a set that does not compile fails
-        early) and evaluated once on an empty input, which finishes regorus's compilation
-        (its answer does not matter), so that copies of them need none."""
+        early). Each is asked for a rule that does not exist: regorus finishes compiling
+        the policies before it finds that out, so copies of them need not compile again."""
         engines = {
             scope: build_interpreter(policy_set, decision_modules(policy_set, scope), self.binding)
             for scope in IMAGE_SCOPES
         }
-        for scope, engine in engines.items():
+        for engine in engines.values():
             with contextlib.suppress(RuntimeError, ValueError, TypeError, InputError):
-                engine.evaluate(f"data.{scope.value}", {})
+                engine.evaluate(f"data.{DECISION_PACKAGE}.{COMPILE_ONLY_RULE}", {})
         return engines
 
     def _copies(self, policy_set: PolicySet, fingerprint: str) -> dict[Scope, Interpreter]:
@@ -235,10 +250,22 @@ class EmbeddedEngine(Engine):
         return cached
 
 
-def _evaluate(engine: Interpreter, document: Mapping[str, Any], rule: str) -> Any:
-    """``data.<rule>`` on ``document``; every regorus failure is an EngineError."""
+def _evaluate(
+    engine: Interpreter, document: Mapping[str, Any], rule: str, deadline: float | None = None
+) -> Any:
+    """``data.<rule>`` on ``document``, stopped at ``deadline`` (monotonic) when one is
+    given; every regorus failure is an EngineError."""
+    seconds = None if deadline is None else deadline - time.monotonic()
     try:
-        return engine.evaluate(f"data.{rule}", document)
+        if seconds is not None and seconds <= 0:
+            raise TimeLimitError("no time was left to evaluate")
+        return engine.evaluate(f"data.{rule}", document, seconds)
+    except TimeLimitError as exc:
+        raise EvaluationTimedOut(
+            f"the policies did not decide within the time budget: {rego_error_text(exc)}",
+            hint="an image with very large facts (findings, environment, history) or a "
+            "policy that loops over a lot of them; see gate's logs",
+        ) from exc
     except InputError as exc:
         raise EngineError(
             f"the input document is not valid JSON: {exc}",

@@ -26,6 +26,12 @@ class EngineError(GateError):
     kind = "engine"
 
 
+class EvaluationTimedOut(EngineError):
+    """The policies did not decide before the deadline the evaluation was given."""
+
+    kind = "timeout"
+
+
 DECISION_PACKAGE = "gate.main"
 LINT_PACKAGE = "gate.dockerfile.main"
 # data.gate.main.fetchable: the registry/repository patterns gate may contact.
@@ -223,10 +229,18 @@ class Engine(abc.ABC):
     name: str = "engine"
 
     @abc.abstractmethod
-    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+    def query(
+        self,
+        document: Mapping[str, Any],
+        scope: Scope = Scope.FULL,
+        *,
+        deadline: float | None = None,
+    ) -> Any:
         """Evaluate ``data.gate.main.<scope>`` on ``document`` and return the raw value.
 
-        Raises :class:`EngineError` on any failure; returns ``None`` if undefined.
+        Raises :class:`EngineError` on any failure (:class:`EvaluationTimedOut` when the
+        evaluation is still running at ``deadline``, a ``time.monotonic()`` time, for
+        engines that can stop one); returns ``None`` if undefined.
         """
 
     @abc.abstractmethod
@@ -239,11 +253,17 @@ class Engine(abc.ABC):
         :class:`EngineError` when the engine cannot answer (gate then contacts nothing).
         """
 
-    def evaluate(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Decision:
+    def evaluate(
+        self,
+        document: Mapping[str, Any],
+        scope: Scope = Scope.FULL,
+        *,
+        deadline: float | None = None,
+    ) -> Decision:
         """Evaluate and build a decision; every failure becomes a denying decision."""
         entry_point = str(document.get("entry_point", ""))
         try:
-            raw = self.query(document, scope)
+            raw = self.query(document, scope, deadline=deadline)
         except EngineError as exc:
             return Decision.from_error(exc, entry_point, engine=self.name)
         return Decision.from_rego(raw, entry_point=entry_point, engine=self.name)

@@ -47,8 +47,12 @@ class Interpreter(abc.ABC):
     def add_data(self, data: Mapping[str, Any]) -> None: ...
 
     @abc.abstractmethod
-    def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
-        """``rule``'s value on the input ``document``, None when it is undefined."""
+    def evaluate(self, rule: str, document: Mapping[str, Any], seconds: float | None = None) -> Any:
+        """``rule``'s value on the input ``document``, None when it is undefined.
+
+        ``seconds``: :class:`TimeLimitError` once the evaluation has run that long (wall
+        clock), on a binding that can stop one (gate_regorus; regorus's own has no limit).
+        """
 
     def copy(self) -> Interpreter | None:
         """An interpreter for another thread that shares this one's compiled policies and
@@ -58,6 +62,10 @@ class Interpreter(abc.ABC):
 
 class InputError(ValueError):
     """The input document has no JSON form (NaN, Infinity, a type JSON lacks)."""
+
+
+class TimeLimitError(RuntimeError):
+    """The evaluation was still running when the seconds it was given ran out."""
 
 
 def input_json(document: Mapping[str, Any]) -> str:
@@ -84,6 +92,7 @@ class NativeInterpreter(Interpreter):
 
         self._engine = engine if engine is not None else gate_regorus.Engine()
         self._unconvertible: type[Exception] = gate_regorus.Unconvertible
+        self._time_limit: type[Exception] = gate_regorus.TimeLimitExceeded
 
     def copy(self) -> NativeInterpreter:
         return NativeInterpreter(self._engine.copy())
@@ -94,11 +103,14 @@ class NativeInterpreter(Interpreter):
     def add_data(self, data: Mapping[str, Any]) -> None:
         self._engine.add_data_json(json.dumps(data))
 
-    def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
+    def evaluate(self, rule: str, document: Mapping[str, Any], seconds: float | None = None) -> Any:
         try:
-            return self._engine.eval_rule_document(rule, document)
-        except self._unconvertible:  # the JSON path decides what JSON makes of it
-            value = self._engine.eval_rule(rule, input_json(document))
+            try:
+                return self._engine.eval_rule_document(rule, document, seconds)
+            except self._unconvertible:  # the JSON path decides what JSON makes of it
+                value = self._engine.eval_rule(rule, input_json(document), seconds)
+        except self._time_limit as exc:
+            raise TimeLimitError(str(exc)) from exc
         return None if value is None else json.loads(value)
 
 
@@ -116,7 +128,7 @@ class BindingInterpreter(Interpreter):
     def add_data(self, data: Mapping[str, Any]) -> None:
         self._engine.add_data(data)
 
-    def evaluate(self, rule: str, document: Mapping[str, Any]) -> Any:
+    def evaluate(self, rule: str, document: Mapping[str, Any], seconds: float | None = None) -> Any:
         self._engine.set_input_json(input_json(document))
         return self._engine.eval_rule(rule)
 

@@ -4,7 +4,8 @@ Each distinct (image, workload context) pair is evaluated once per review with
 :func:`gate.evaluate.evaluate_image` on a worker pool; the review waits at most until its
 deadline. An image not decided by then gets a ``timeout`` error decision that says why,
 so a hanging registry can never hold the response past the budget (the stuck thread
-finishes, or not, on its own). Decisions without errors are kept in ``decisions`` by
+finishes, or not, on its own; an evaluation of the policies is stopped at the deadline,
+so a pathological image cannot keep a pool thread). Decisions without errors are kept in ``decisions`` by
 (image, workload context) for its TTL: a hit costs a lookup, not a thread hand-off.
 
     >>> from concurrent.futures import ThreadPoolExecutor
@@ -126,6 +127,7 @@ class ImageEvaluator:
                 workload=workload or None,
                 now=now,
                 deadline=deadline,
+                decide_by=deadline,
             )
             decision, digest = evaluation.decision, evaluation.digest
             if self.attestations is not None:
@@ -151,6 +153,7 @@ class ImageEvaluator:
     def _timeout(self, image: str) -> Decision:
         error = TimedOut(
             f"gate ran out of its {self.budget:g} s time budget before deciding on {image}",
-            hint="the registry, the scanner or the attestation API did not answer in time",
+            hint="the registry, the scanner or the attestation API did not answer in time, "
+            "or the policies did not finish on this image (regorus stops them at the deadline)",
         )
         return Decision.from_error(error, "admission", engine=self.engine.name)

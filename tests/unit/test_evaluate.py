@@ -141,9 +141,15 @@ class Scopes(EmbeddedEngine):
         super().__init__(PolicySource(default_policy_dir()))
         self.scopes: list[Scope] = []
 
-    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+    def query(
+        self,
+        document: Mapping[str, Any],
+        scope: Scope = Scope.FULL,
+        *,
+        deadline: float | None = None,
+    ) -> Any:
         self.scopes.append(scope)
-        return super().query(document, scope)
+        return super().query(document, scope, deadline=deadline)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from gate.policy.document import build_document
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.engines import create_engine
 from gate.policy.interface import EngineError, Scope
-from gate.policy.interpreter import new_interpreter
+from gate.policy.interpreter import TimeLimitError, new_interpreter
 from gate.policy.loader import default_policy_dir
 from gate.policy.source import PolicySource
 from gate.reference import parse_reference
@@ -197,3 +197,27 @@ def test_each_thread_evaluates_on_its_own_engines(
         thread.join()
     assert decisions == [first] * 3 and not first.allowed
     assert len(compiled) == (0 if binding == "gate_regorus" else 3 * 2)  # two image scopes
+
+
+LOOPS = """package loops
+
+found if {
+	some x in numbers.range(1, input.n)
+	some y in numbers.range(1, input.n)
+	x * y == input.product
+}
+"""
+
+
+def test_gate_regorus_stops_an_evaluation_at_its_time_limit() -> None:
+    interpreter = new_interpreter("gate_regorus")
+    interpreter.add_policy("loops.rego", LOOPS)
+    never = {"n": 20_000, "product": -1}  # 400 million steps: minutes
+    started = time.monotonic()
+    with pytest.raises(TimeLimitError, match="exceeded time limit"):
+        interpreter.evaluate("data.loops.found", never, seconds=0.2)
+    assert time.monotonic() - started < 2.0
+    assert interpreter.evaluate("data.loops.found", {"n": 50, "product": 12}, seconds=5.0)
+    assert interpreter.evaluate("data.loops.found", {"n": 50, "product": -1}) is None  # no limit
+    with pytest.raises(ValueError):
+        interpreter.evaluate("data.loops.found", {"n": 5, "product": 4}, seconds=-1.0)

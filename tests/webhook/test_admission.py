@@ -3,14 +3,23 @@ break-glass, dryRun, fixtures, the time budget and fail-open."""
 
 from __future__ import annotations
 
+import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
+from gate.config import Settings
+from gate.policy.embedded import EmbeddedEngine
+from gate.policy.loader import default_policy_dir
+from gate.policy.source import PolicySource
+from gate.webhook.app import create_app
 from gate.webhook.facts import TrialFacts
+from gate.webhook.settings import WebhookSettings
 from tests.webhook.conftest import (
+    _APPS,
     AppFactory,
     BrokenFacts,
     CountingFacts,
@@ -169,6 +178,50 @@ def test_a_hanging_registry_is_denied_within_the_budget(make_app: AppFactory) ->
     assert elapsed <= budget + 0.25, elapsed
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'gate_upstream_errors_total{kind="timeout"} 1.0' in metrics
+
+
+SLOW_POLICY = """# METADATA
+# title: slow (test)
+# description: Loops for minutes on any image.
+# custom:
+#   id: GATE-TEST-901
+#   severity: low
+#   remediation: none
+#   scope: image
+package gate.policies.slow
+
+import data.gate.lib.context
+
+violation contains context.result("never", "") if {
+	some x in numbers.range(1, 20000)
+	some y in numbers.range(1, 20000)
+	x * y == -1
+}
+"""
+
+
+def test_an_evaluation_past_the_budget_is_stopped_and_frees_its_thread(
+    tmp_path: Path, compliant_facts: TrialFacts
+) -> None:
+    # An image whose evaluation would run for minutes (here: a policy that loops) must not
+    # keep the pool's thread once its review has timed out: with one pool thread, the next
+    # review would time out too. regorus stops the evaluation at the review's deadline.
+    policies = tmp_path / "policies"
+    shutil.copytree(default_policy_dir(), policies)
+    (policies / "image" / "slow.rego").write_text(SLOW_POLICY)
+    settings = Settings(webhook=replace(WebhookSettings(), budget=0.5, pool_threads=1).validated())
+    engine = EmbeddedEngine(PolicySource(policies))
+    app = create_app(settings, engine=engine, facts=compliant_facts)
+    _APPS.append(app)  # its pool threads live for the session, as make_app's do
+    client = app.test_client()
+    started = time.monotonic()
+    slow = answer(client, review(workload("Pod", COMPLIANT)))["response"]
+    assert not slow["allowed"] and "time budget" in slow["status"]["message"]
+    assert time.monotonic() - started < 1.5
+    time.sleep(0.2)  # the evaluation itself stops at the deadline, just after the answer
+    tagged = answer(client, review(workload("Pod", TAG_ONLY)))["response"]
+    assert not tagged["allowed"] and "GATE-REF-001" in tagged["status"]["message"]
+    assert "time budget" not in tagged["status"]["message"]
 
 
 def test_fail_open_admits_a_timeout_with_a_warning(make_app: AppFactory) -> None:

@@ -18,7 +18,13 @@ from tests.webhook.reviews import COMPLIANT, review, workload
 class DownEngine(Engine):
     name = "opa"
 
-    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+    def query(
+        self,
+        document: Mapping[str, Any],
+        scope: Scope = Scope.FULL,
+        *,
+        deadline: float | None = None,
+    ) -> Any:
         raise EngineError("OPA unreachable at http://127.0.0.1:1", hint="is opa running?")
 
     def fetchable(self) -> tuple[str, ...]:

@@ -145,7 +145,14 @@ class OpaEngine(Engine):
 
     # -- querying --------------------------------------------------------------------
 
-    def query(self, document: Mapping[str, Any], scope: Scope = Scope.FULL) -> Any:
+    def query(
+        self,
+        document: Mapping[str, Any],
+        scope: Scope = Scope.FULL,
+        *,
+        deadline: float | None = None,
+    ) -> Any:
+        # OPA cannot be told to stop: the client's timeout bounds each request instead.
         self.prepare()
         return self._evaluate(document, scope.package, scope.rule)
 

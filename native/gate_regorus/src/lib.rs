@@ -8,16 +8,22 @@
 //! The input is the JSON text (`eval_rule`) or the Python document itself
 //! (`eval_rule_document`, converted without JSON text in between, see `document.rs`).
 //! `regex.match` keeps its compiled expressions whole per thread (`regex_match.rs`).
+//! An evaluation can be given a wall-clock limit (`seconds`): past it, regorus stops at its
+//! next step and the call raises `TimeLimitExceeded`. `copy()` hands an engine's compiled
+//! policies to another thread.
 
 mod document;
 mod output;
 mod regex_match;
 
+use std::num::NonZeroU32;
 use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use regorus::Value;
+use regorus::utils::limits::ExecutionTimerConfig;
+use regorus::{LimitError, Value};
 
 use document::{to_value, Unconvertible};
 
@@ -28,6 +34,13 @@ fn value_error(e: impl std::fmt::Display) -> PyErr {
 fn runtime_error(e: impl std::fmt::Display) -> PyErr {
     PyRuntimeError::new_err(e.to_string())
 }
+
+pyo3::create_exception!(
+    gate_regorus,
+    TimeLimitExceeded,
+    pyo3::exceptions::PyRuntimeError,
+    "The evaluation ran longer than the time it was given."
+);
 
 /// A regorus engine: policies and data are added once, then rules evaluated per input.
 #[pyclass(module = "gate_regorus")]
@@ -73,8 +86,17 @@ impl Engine {
 
     /// `rule` (e.g. `data.gate.main.decision`) on the input `input_json`: its value as
     /// JSON text, or None when it is undefined. The GIL is released while it runs.
-    /// RuntimeError when the evaluation fails (a builtin error, a conflict).
-    fn eval_rule(&mut self, py: Python<'_>, rule: String, input_json: &str) -> PyResult<Option<String>> {
+    /// RuntimeError when the evaluation fails (a builtin error, a conflict) or runs longer
+    /// than `seconds` (wall clock; regorus checks it between steps, not inside a builtin).
+    #[pyo3(signature = (rule, input_json, seconds=None))]
+    fn eval_rule(
+        &mut self,
+        py: Python<'_>,
+        rule: String,
+        input_json: &str,
+        seconds: Option<f64>,
+    ) -> PyResult<Option<String>> {
+        limit_time(&mut self.inner, seconds)?;
         let engine = &mut self.inner;
         py.detach(move || {
             let input = Value::from_json_str(input_json).map_err(value_error)?;
@@ -91,13 +113,16 @@ impl Engine {
     /// else (a non-string key, NaN, an int beyond 64 bits, another type, deep nesting):
     /// the caller takes the JSON path, which knows what JSON makes of it. The value
     /// comes back as Python objects (what `json.loads` makes of `eval_rule`'s text), or
-    /// None when it is undefined.
+    /// None when it is undefined. `seconds` as for `eval_rule`.
+    #[pyo3(signature = (rule, document, seconds=None))]
     fn eval_rule_document<'py>(
         &mut self,
         py: Python<'py>,
         rule: String,
         document: &Bound<'py, PyAny>,
+        seconds: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
+        limit_time(&mut self.inner, seconds)?;
         let input = to_value(document)?;
         let engine = &mut self.inner;
         match py.detach(move || evaluate(engine, rule, input))? {
@@ -105,6 +130,26 @@ impl Engine {
             value => output::to_python(py, &value),
         }
     }
+}
+
+/// Steps of the interpreter between two looks at the clock: a look costs about 25 ns, a
+/// step at least 200.
+const STEPS_PER_CHECK: u32 = 64;
+
+/// The next evaluations stop with an error after `seconds` (none: no limit). ValueError
+/// for a negative or non-finite limit.
+fn limit_time(engine: &mut regorus::Engine, seconds: Option<f64>) -> PyResult<()> {
+    match seconds {
+        None => engine.clear_execution_timer_config(),
+        Some(s) => {
+            let limit = Duration::try_from_secs_f64(s).map_err(value_error)?;
+            engine.set_execution_timer_config(ExecutionTimerConfig {
+                limit,
+                check_interval: NonZeroU32::new(STEPS_PER_CHECK).expect("a positive constant"),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `rule` on `input`: its value (Undefined when undefined).
@@ -116,8 +161,20 @@ fn evaluate(engine: &mut regorus::Engine, rule: String, input: Value) -> PyResul
         engine.eval_rule(rule)
     }));
     match outcome {
-        Ok(result) => result.map_err(runtime_error),
+        Ok(result) => result.map_err(evaluation_error),
         Err(_) => Err(runtime_error("regorus panicked while evaluating")),
+    }
+}
+
+/// A failed evaluation as RuntimeError, or TimeLimitExceeded when it ran out of time.
+fn evaluation_error(error: anyhow::Error) -> PyErr {
+    let timed_out = error
+        .chain()
+        .any(|cause| matches!(cause.downcast_ref(), Some(LimitError::TimeLimitExceeded { .. })));
+    if timed_out {
+        TimeLimitExceeded::new_err(error.to_string())
+    } else {
+        runtime_error(error)
     }
 }
 
@@ -125,5 +182,6 @@ fn evaluate(engine: &mut regorus::Engine, rule: String, input: Value) -> PyResul
 fn gate_regorus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
     m.add("Unconvertible", m.py().get_type::<Unconvertible>())?;
+    m.add("TimeLimitExceeded", m.py().get_type::<TimeLimitExceeded>())?;
     Ok(())
 }
