@@ -36,6 +36,7 @@ package gate.policies.non_root
 
 import data.gate.lib.context
 import data.gate.lib.params
+import data.gate.lib.user_messages
 import data.gate.lib.users
 
 default _security_context := {}
@@ -61,13 +62,9 @@ _run_as_non_root if _security_context.runAsNonRoot == true
 _users[i] := [user, users.kind(user)] if {
 	not _run_as_user_set
 	some i, p in input.image.platforms
-	user := _user(p)
+	user := users.config_user(p)
 	not users.plain(user)
 }
-
-_user(p) := p.config.user if is_string(p.config.user)
-
-else := ""
 
 # Which kinds of image user violate: root and a named user (strict mode) only when the
 # image user alone decides (runAsNonRoot proves neither can start); a uid that wraps or
@@ -83,6 +80,8 @@ _violates("named") if {
 
 # Read only when a platform runs as a named user, the one case strict mode decides (every
 # rule of a policy is evaluated on each decision; the parameter lookup is the costly part).
+default _strict := false
+
 _strict if {
 	some [_, "named"] in _users
 	params.of("non_root").strict == true
@@ -93,10 +92,11 @@ _strict if {
 #   The image user of a platform is root, wraps to root, is invalid, or (strict mode) is
 #   named. runAsNonRoot does not help a uid that wraps or is invalid: the kubelet reads
 #   such a uid as non-zero.
-violation contains context.result(_message(user, kind, platform), platform) if {
+violation contains context.result(msg, platform) if {
 	some i, [user, kind] in _users
 	_violates(kind)
 	platform := context.platform(input.image.platforms[i])
+	msg := user_messages.message(user, kind, platform, _strict)
 }
 
 # METADATA
@@ -116,60 +116,20 @@ violation contains context.result(msg, "") if {
 	not _configuration_known
 	not _run_as_user_set
 	not _run_as_non_root
-	msg := sprintf("%s: image configuration unknown: cannot verify the user; %s", [context.subject(""), _expected("user")])
+	msg := sprintf(
+		"%s: image configuration unknown: cannot verify the user; %s",
+		[context.subject(""), user_messages.expected("user")],
+	)
 }
 
 _configuration_known if count(input.image.platforms) > 0
 
 # METADATA
 # description: A named image user, outside strict mode.
-warning contains context.result(_message(user, "named", platform), platform) if {
+warning contains context.result(msg, platform) if {
 	not _run_as_non_root
 	not _strict
 	some i, [user, "named"] in _users
 	platform := context.platform(input.image.platforms[i])
+	msg := user_messages.message(user, "named", platform, false)
 }
-
-# What is expected of a root or named image user, or one the configuration does not name;
-# and of an image uid runAsNonRoot cannot vouch for.
-_expected("user") := concat(" ", [
-	"expected a numeric non-root USER in the image (e.g. 65532)",
-	"or a securityContext with runAsNonRoot: true or runAsUser > 0",
-])
-
-_expected("uid") := concat(" ", [
-	"expected a numeric USER in 1..2147483647 in the image (e.g. 65532)",
-	"or a securityContext runAsUser > 0",
-])
-
-_message(user, "root", platform) := sprintf(
-	"%s runs as root (config User is '%s'); %s",
-	[context.subject(platform), user, _expected("user")],
-)
-
-_message(user, "named", platform) := sprintf(
-	"%s runs as the named user '%s', which cannot be proven non-root without /etc/passwd%s; %s",
-	[context.subject(platform), user, _strict_phrase, _expected("user")],
-)
-
-_message(user, "wraps", platform) := sprintf(
-	"%s runs as root on runtimes without a uid range check (config User is '%s': %s); %s",
-	[
-		context.subject(platform), user,
-		"the uid is 0 modulo 2^32, so it wraps to uid 0, and the kubelet's runAsNonRoot check reads it as non-zero",
-		_expected("uid"),
-	],
-)
-
-_message(user, "invalid", platform) := sprintf(
-	"%s has an invalid config User '%s' (%s): %s; %s",
-	[
-		context.subject(platform), user, users.problem(user),
-		"current runtimes refuse to start it, older ones wrap it or look it up as a name the image can map to root",
-		_expected("uid"),
-	],
-)
-
-default _strict_phrase := ""
-
-_strict_phrase := " (strict mode)" if _strict

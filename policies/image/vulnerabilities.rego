@@ -23,6 +23,7 @@
 package gate.policies.vulnerabilities
 
 import data.gate.lib.context
+import data.gate.lib.findings
 import data.gate.lib.params
 import data.gate.lib.severity
 
@@ -47,13 +48,9 @@ _findings := _scan.findings if is_array(_scan.findings)
 # of a policy package, needed or not.
 _has_findings if count(_findings) > 0
 
-_parameter(true) := "maximum_fixable_severity"
-
-_parameter(false) := "maximum_unfixable_severity"
-
 # The threshold rank for fixable (true) and unfixable (false) findings; a missing or
 # unknown threshold is BLOCK_ALL.
-_limits[fixable] := severity.threshold_rank(object.get(_params, _parameter(fixable), null)) if {
+_limits[fixable] := severity.threshold_rank(object.get(_params, findings.parameter(fixable), null)) if {
 	_has_findings
 	some fixable in [true, false]
 }
@@ -79,48 +76,26 @@ _in_schema if {
 	}
 }
 
-# The findings of the schema above the threshold of their kind: one pass per kind whose
-# threshold anything breaks.
-_fast(findings, names, fixable) := [f |
-	some f in findings
-	f.effective_severity in names
-	f.fixable == fixable
-]
-
 # A finding outside the schema (effective_severity not an upper-case severity name, or
 # fixable not a boolean) takes the slow path and fails closed: an unknown severity ranks
 # as unspecified_severity and an unknown fixable counts as fixable. Nothing here runs
 # unless some finding is outside the schema.
 _slow[fixable] := [f |
 	some f in _findings
-	not _conforms(f)
-	_fixable(f) == fixable
-	severity.rank(_severity(f)) > limit
+	not findings.conforms(f)
+	findings.fixable(f) == fixable
+	severity.rank(findings.severity_of(f)) > limit
 ] if {
 	not _in_schema
 	some fixable, limit in _limits
 }
 
-_conforms(f) if {
-	f.effective_severity in severity.names
-	is_boolean(f.fixable)
-}
-
-_severity(f) := upper(f.effective_severity) if {
-	severity.known(f.effective_severity)
-} else := upper(f.severity) if {
-	severity.known(f.severity)
-} else := "UNSPECIFIED"
-
-_fixable(f) := false if f.fixable == false
-
-else := true
-
 # The findings above the threshold of each kind, in the order of the scan (those outside
 # the schema last), without those on the allowed or the blocked list.
-_over[fixable] := _unlisted(array.concat(_fast(_findings, names, fixable), slow)) if {
+_over[fixable] := findings.unlisted(array.concat(fast, slow), _allowed | _blocked) if {
 	some fixable, names in _over_names
 	count(names) > 0
+	fast := findings.above(_findings, names, fixable)
 	slow := object.get(_slow, fixable, [])
 }
 
@@ -135,129 +110,26 @@ _blocked contains upper(id) if {
 	some id in object.get(_params, "blocked_cves", [])
 }
 
-_unlisted(findings) := findings if {
-	count(_allowed) + count(_blocked) == 0
-} else := [f |
-	ids := _allowed | _blocked
-	some f in findings
-	not _listed(f, ids)
-]
-
-_listed(f, ids) if upper(f.id) in ids
-
-_listed(f, ids) if {
-	some alias in f.aliases
-	upper(alias) in ids
-}
-
 # The findings on the blocked list, in the order of the scan.
 _on_blocked_list := [f |
 	some f in _findings
-	_listed(f, _blocked)
+	findings.listed(f, _blocked)
 ] if {
 	count(_blocked) > 0
 }
-
-# The first five findings and how many more, for a message; the violation's "findings"
-# lists every one.
-_listing(findings) := concat("; ", [_describe(f) | some f in findings]) if {
-	count(findings) <= 5
-} else := sprintf("%s; and %d more (gate eval IMAGE --output json lists every one)", [
-	concat("; ", [_describe(f) | some f in array.slice(findings, 0, 5)]),
-	count(findings) - 5,
-])
-
-# A finding in a message: its id, severity name, package and fix.
-_describe(f) := sprintf("%s (%s) in package %s %s, %s", [
-	object.get(f, "id", "?"),
-	_severity_phrase(_severity(f)),
-	object.get(f, "package", "?"),
-	object.get(f, "installed_version", "?"),
-	_fix_phrase(f, _fixable(f)),
-])
-
-_severity_phrase(name) := sprintf("UNSPECIFIED, ranked as %s", [severity.unspecified_as]) if {
-	name == "UNSPECIFIED"
-} else := name
-
-_fix_phrase(f, fixable) := sprintf("fixed in %s", [f.fixed_version]) if {
-	fixable == true
-	is_string(f.fixed_version)
-	f.fixed_version != ""
-} else := "a fix is available" if {
-	f.fixable == true
-} else := "no fix available" if {
-	f.fixable == false
-} else := "fix status unknown"
-
-# A threshold parameter's value in a message: upper case when it is a string.
-_threshold_value(parameter) := upper(value) if {
-	value := object.get(_params, parameter, null)
-	is_string(value)
-} else := sprintf("%v", [object.get(_params, parameter, null)])
-
-_threshold_message(findings, parameter) := sprintf("%s: %s, exceeds %s %s; %s", [
-	context.subject(""), _describe(findings[0]), parameter, _threshold_value(parameter),
-	"expected no such finding (upgrade the package, or list the id in allowed_cves after review)",
-]) if {
-	count(findings) == 1
-} else := sprintf("%s: %d findings exceed %s %s: %s; %s", [
-	context.subject(""), count(findings), parameter, _threshold_value(parameter),
-	_listing(findings),
-	"expected no such finding (upgrade the packages, or list the ids in allowed_cves after review)",
-])
-
-_blocked_message(findings) := sprintf("%s: %s, is on the blocked list (blocked_cves); %s", [
-	context.subject(""), _describe(findings[0]),
-	"expected the image not to contain it",
-]) if {
-	count(findings) == 1
-} else := sprintf("%s: %d findings are on the blocked list (blocked_cves): %s; %s", [
-	context.subject(""), count(findings), _listing(findings),
-	"expected the image not to contain them",
-])
-
-# For a scan that did not finish: the status, and the scanner's detail when there is one.
-_status_message(scan) := sprintf("%s: %s%s; %s", [
-	context.subject(""),
-	object.get(_status_phrases, status, sprintf("scan status %s", [status])),
-	_detail(scan),
-	_expected_scan,
-]) if {
-	status := _status(scan)
-}
-
-_status(scan) := scan.scan.status if is_string(scan.scan.status)
-
-else := "MISSING"
-
-_status_phrases := {
-	"PENDING": "scan not finished (PENDING)",
-	"SCANNING": "scan not finished (SCANNING)",
-	"FINISHED_FAILED": "scan failed (FINISHED_FAILED)",
-	"FINISHED_UNSUPPORTED": "scan unsupported",
-	"MISSING": "no scan found (MISSING)",
-}
-
-_detail(scan) := sprintf(": %s", [scan.scan.detail]) if {
-	is_string(scan.scan.detail)
-	scan.scan.detail != ""
-} else := ""
-
-_expected_scan := "expected a finished vulnerability scan (FINISHED_SUCCESS) from Artifact Analysis, Trivy or Grype"
 
 # METADATA
 # description: No vulnerability source was consulted.
 violation contains context.result(msg, "") if {
 	_scan == null
-	msg := sprintf("no vulnerability scan result for %s; %s", [context.subject(""), _expected_scan])
+	msg := sprintf("no vulnerability scan result for %s; %s", [context.subject(""), findings.expected_scan])
 }
 
 # METADATA
 # description: A finished scan whose findings are not a list (gate always builds one) denies.
 violation contains context.result(msg, "") if {
 	is_object(_scan)
-	_status(_scan) == "FINISHED_SUCCESS"
+	findings.status(_scan) == "FINISHED_SUCCESS"
 	found := object.get(_scan, "findings", [])
 	not is_array(found)
 	msg := sprintf("%s: the scan's findings are not a list (type %s); %s", [
@@ -268,25 +140,27 @@ violation contains context.result(msg, "") if {
 
 # METADATA
 # description: The scan did not finish successfully.
-violation contains context.result(_status_message(_scan), "") if {
+violation contains context.result(findings.status_message(_scan), "") if {
 	_scan != null
-	_status(_scan) != "FINISHED_SUCCESS"
+	findings.status(_scan) != "FINISHED_SUCCESS"
 }
 
 # METADATA
 # description: |
 #   Findings above the threshold of their kind (fixable or not) that are neither allowed
 #   nor blocked: one violation per threshold, listing every finding in "findings".
-violation contains _listing_result(_threshold_message(findings, parameter), findings) if {
-	some fixable, findings in _over
-	count(findings) > 0
-	parameter := _parameter(fixable)
+violation contains findings.listing_result(msg, over) if {
+	some fixable, over in _over
+	count(over) > 0
+	parameter := findings.parameter(fixable)
+	msg := findings.threshold_message(over, parameter, _params)
 }
 
 # METADATA
 # description: Findings on the blocked list, in one violation that lists every one in "findings".
-violation contains _listing_result(_blocked_message(_on_blocked_list), _on_blocked_list) if {
+violation contains findings.listing_result(msg, _on_blocked_list) if {
 	count(_on_blocked_list) > 0
+	msg := findings.blocked_message(_on_blocked_list)
 }
 
 # METADATA
@@ -301,7 +175,3 @@ violation contains context.result(msg, "") if {
 		[parameter, value, "BLOCK_ALL, MINIMAL, LOW, MEDIUM, HIGH, CRITICAL, ALLOW_ALL"],
 	)
 }
-
-# A result that carries every finding it is about in "findings" (its message names the
-# first five).
-_listing_result(msg, findings) := object.union(context.result(msg, ""), {"findings": findings})

@@ -63,6 +63,12 @@ _digits(text) if {
 }
 
 # METADATA
+# description: A platform's configured user (its config's User), "" when it names none.
+config_user(platform) := platform.config.user if is_string(platform.config.user)
+
+else := ""
+
+# METADATA
 # description: What the runtime makes of a User (see the package description).
 kind(user) := _kind(parts[0], uid, _problem(parts, uid)) if {
 	is_string(user)

@@ -93,3 +93,9 @@ test_plain_users_are_numeric if {
 		not users.plain(user)
 	}
 }
+
+test_config_user_is_the_configured_user_or_empty if {
+	users.config_user({"config": {"user": "65532"}}) == "65532"
+	users.config_user({"config": {"user": 0}}) == ""
+	users.config_user({"config": {}}) == ""
+}
