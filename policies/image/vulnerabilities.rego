@@ -118,6 +118,10 @@ _on_blocked_list := [f |
 	count(_blocked) > 0
 }
 
+# The scan finished successfully (a rule, not "not _scan.scan.status == …": OPA would lift
+# the reference out of the negation and leave a scan without a status undefined).
+_finished if _scan.scan.status == "FINISHED_SUCCESS"
+
 # METADATA
 # description: No vulnerability source was consulted.
 violation contains context.result(msg, "") if {
@@ -129,9 +133,9 @@ violation contains context.result(msg, "") if {
 # description: A finished scan whose findings are not a list (gate always builds one) denies.
 violation contains context.result(msg, "") if {
 	is_object(_scan)
-	findings.status(_scan) == "FINISHED_SUCCESS"
 	found := object.get(_scan, "findings", [])
 	not is_array(found)
+	_finished
 	msg := sprintf("%s: the scan's findings are not a list (type %s); %s", [
 		context.subject(""), type_name(found),
 		"expected input.image.vulnerabilities.findings to be a list of findings",
@@ -142,7 +146,7 @@ violation contains context.result(msg, "") if {
 # description: The scan did not finish successfully.
 violation contains context.result(findings.status_message(_scan), "") if {
 	_scan != null
-	findings.status(_scan) != "FINISHED_SUCCESS"
+	not _finished
 }
 
 # METADATA
