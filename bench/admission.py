@@ -21,7 +21,9 @@ other, back to back, so that both see the same machine. It prints:
    workers' CPU per review (a figure that holds on a busy machine, where rates do not);
 2. **fixed rate**: 200 reviews/s, open loop, latency from each request's scheduled time;
 3. **containers per Pod** (1, 10, 50), warm, and with the decision cache off (facts still
-   cached; distinct images, and a Pod of 1,000): what the engine costs per review;
+   cached; distinct images, and a Pod of 1,000): what the engine costs per review, and
+   issue 14's targets for them (p50 per review, the 1,000-image Pod within the budget)
+   met or missed;
 4. the resident memory of each worker (and of OPA);
 5. **distinct images in the caches** (100 and 10,000), warm, one worker.
 
@@ -59,6 +61,8 @@ from tests.webhook.server import ServedGate, Tls, make_tls  # noqa: E402
 ENGINES = ("embedded", "opa")
 CONTAINERS = (1, 10, 50)
 BIG_POD = 1_000  # distinct images in one Pod (issue 14: decided within the budget)
+P50_TARGETS_MS = {1: 1.5, 10: 5.0, 50: 20.0}  # issue 14, by distinct images per Pod
+BUDGET_MS = 8_000  # gate serve's default review budget (GATE_BUDGET_SECONDS)
 LONG = "3600"  # decision TTL for the warm measurements: nothing expires during the run
 REPOSITORY = "us-docker.pkg.dev/gate-samples/apps/hello"
 
@@ -183,6 +187,7 @@ def both(tls: Tls, facts: Path, opa: OpaServer, workers: int, **env: str) -> Ite
 class Table:
     def __init__(self) -> None:
         self.rows: dict[str, dict[str, Result]] = {engine: {} for engine in ENGINES}
+        self.big_pod: tuple[bool, float] | None = None  # embedded: allowed, first review ms
 
     def add(self, key: str, label: str, engine: str, result: Result, extra: str = "") -> None:
         self.rows[engine][key] = result
@@ -190,6 +195,28 @@ class Table:
             f"  {label:<36} {engine:<9} {result.rate:7.0f}/s  p50 {result.p50_ms:7.2f} ms  "
             f"p99 {result.p99_ms:8.2f} ms  errors {result.errors}{extra}"
         )
+
+    def targets(self) -> None:
+        """Issue 14's admission targets: decision cache off, facts cached, distinct images."""
+        cold = self.rows["embedded"]
+        if not any(f"cold-{count}" in cold for count in P50_TARGETS_MS):
+            return
+        print("\n== issue 14 targets (embedded, decision cache off, p50 per review)")
+        for count, target in P50_TARGETS_MS.items():
+            result = cold.get(f"cold-{count}")
+            if result is not None:
+                met = "met" if result.p50_ms <= target else "MISSED"
+                print(
+                    f"  {count:>5,} distinct images: p50 {result.p50_ms:7.2f} ms, "
+                    f"target <= {target:g} ms {met}"
+                )
+        if self.big_pod is not None:
+            allowed, first_ms = self.big_pod
+            met = "met" if allowed and first_ms <= BUDGET_MS else "MISSED (see its row)"
+            print(
+                f"  {BIG_POD:>5,} distinct images: first review {first_ms:,.0f} ms, "
+                f"allowed={allowed}, decided on its images within {BUDGET_MS:,} ms {met}"
+            )
 
     def ratios(self) -> None:
         print("\n== OPA / embedded (rate: higher is OPA faster; p99: lower is OPA faster)")
@@ -284,9 +311,10 @@ def cold_phase(
         for engine, gate in gates.items():
             started = time.monotonic()
             answer = gate.post(json.loads(body)).json()["response"]  # warms the facts too
-            first = (
-                f"  first {1000 * (time.monotonic() - started):.0f} ms, allowed={answer['allowed']}"
-            )
+            first_ms = 1000 * (time.monotonic() - started)
+            first = f"  first {first_ms:.0f} ms, allowed={answer['allowed']}"
+            if count == BIG_POD and engine == "embedded":
+                table.big_pod = (answer["allowed"], first_ms)
             if not answer["allowed"]:
                 first += f" ({answer['status']['message'][:100]})"
             pids = children(gate.pid) + ([opa.pid] if engine == "opa" and opa.pid else [])
@@ -342,6 +370,7 @@ def main() -> int:
         if args.cold:
             with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL="0") as gates:
                 cold_phase(gates, tls, opa, args, table)
+            table.targets()
             table.ratios()
             return 0
         server_phase(tls, facts, opa, args)
@@ -354,6 +383,7 @@ def main() -> int:
             cold_phase(gates, tls, opa, args, table)
         with both(tls, facts, opa, 1, GATE_DECISION_CACHE_TTL=LONG) as gates:
             image_phase(gates, tls, args, table)
+    table.targets()
     table.ratios()
     print(f"\nload average now {os.getloadavg()}")
     return 0
