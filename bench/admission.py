@@ -52,7 +52,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.eval import find_opa  # noqa: E402
+from bench.eval import against_target, find_opa  # noqa: E402
 from bench.loadgen import Result, closed_loop, open_loop, run_wrk, wrk_binary  # noqa: E402
 from tests.integration.opa_server import OpaServer  # noqa: E402
 from tests.webhook.reviews import COMPLIANT, TAG_ONLY, review, workload  # noqa: E402
@@ -205,10 +205,9 @@ class Table:
         for count, target in P50_TARGETS_MS.items():
             result = cold.get(f"cold-{count}")
             if result is not None:
-                met = "met" if result.p50_ms <= target else "MISSED"
                 print(
                     f"  {count:>5,} distinct images: p50 {result.p50_ms:7.2f} ms, "
-                    f"target <= {target:g} ms {met}"
+                    f"{against_target(result.p50_ms, target)}"
                 )
         if self.big_pod is not None:
             allowed, first_ms = self.big_pod

@@ -266,14 +266,15 @@ def print_targets(sizes: Sequence[int], cpus: dict[tuple[str, int], float]) -> N
         cpu_ms = cpus[("embedded", size)] * 1e3
         ratio = cpus[("opa", size)] / max(cpus[("embedded", size)], 1e-9)
         target = CPU_TARGETS_MS.get(size)
-        against = "no target" if target is None else _verdict(cpu_ms, target)
+        against = "no target" if target is None else against_target(cpu_ms, target)
         print(
             f"  {size:>8,} findings: cpu {cpu_ms:6.2f} ms, {against}; "
             f"OPA {ratio:5.2f}x, {'met' if ratio >= MIN_OPA_RATIO else 'MISSED'}"
         )
 
 
-def _verdict(value: float, target: float) -> str:
+def against_target(value: float, target: float) -> str:
+    """A figure in ms against an upper target: met, or missed by how much."""
     if value <= target:
         return f"target <= {target:g} ms met"
     return f"target <= {target:g} ms MISSED (x{value / target:.1f})"
