@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import replace
@@ -103,6 +104,7 @@ def prepare(settings: Settings) -> Settings:
 
 def serve(settings: Settings, factory: Callable[[Settings], Flask] | None = None) -> int:
     """Run until stopped (SIGTERM: graceful); ConfigError before starting when misconfigured."""
+    temporary = not settings.webhook.metrics_dir
     settings = prepare(settings)
     configure_logging(settings.webhook.log_level)
     log.info(
@@ -110,5 +112,11 @@ def serve(settings: Settings, factory: Callable[[Settings], Flask] | None = None
         settings.webhook.bind,
         "TLS" if settings.webhook.tls_cert else "plain HTTP: local trials only",
     )
-    GateApplication(settings, factory).run()
+    arbiter = os.getpid()
+    try:
+        GateApplication(settings, factory).run()
+    finally:
+        # gunicorn's forked workers leave through this frame too: only the arbiter removes it
+        if temporary and os.getpid() == arbiter:
+            shutil.rmtree(settings.webhook.metrics_dir, ignore_errors=True)
     return 0

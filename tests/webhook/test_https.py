@@ -216,3 +216,18 @@ def test_metrics_on_a_port_of_their_own(tls: Tls, tmp_path: Path) -> None:
         elsewhere = requests.post(f"http://127.0.0.1:{port}/validate", json={}, timeout=10)
         assert elsewhere.status_code == 404 and "hint" in elsewhere.json()
         assert gate.session.get(f"{gate.url}/metrics", timeout=10).status_code == 404
+
+
+def test_the_temporary_metrics_folder_goes_with_the_server(tmp_path: Path) -> None:
+    """Without GATE_METRICS_DIR, serve makes a folder for the workers' metrics; a stop removes it.
+
+    gunicorn's workers leave through the same frames when they exit: only the arbiter removes it.
+    """
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    with ServedGate(None, env={"TMPDIR": str(temporary)}, log=tmp_path / "gate.log") as gate:
+        gate.post(review(workload("Pod", TAG_ONLY)))
+        (folder,) = temporary.glob("gate-metrics-*")
+        assert any(folder.glob("*.db"))
+        gate.session.get(f"{gate.url}/metrics", timeout=10)
+    assert not any(temporary.glob("gate-metrics-*")), gate.tail()

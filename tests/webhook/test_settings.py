@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,7 @@ def test_bad_values_are_config_errors(env: dict[str, str], expected: str) -> Non
 
 def test_serving_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # prepare() sets it; restored after
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # its metrics folder goes there
     tls = make_tls(tmp_path)
     settings = Settings(
         webhook=WebhookSettings(tls_cert=str(tls.cert), tls_key=str(tls.key), workers=3, threads=5)
@@ -99,7 +101,7 @@ def test_serving_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert "certfile" not in options  # the worker serves TLS itself (gate.webhook.tls)
     assert options["control_socket_disable"] is True and options["accesslog"] is None
     prepared = prepare(settings)
-    assert Path(prepared.webhook.metrics_dir).is_dir()
+    assert Path(prepared.webhook.metrics_dir).parent == tmp_path
 
 
 def test_serving_refuses_missing_tls(tmp_path: Path) -> None:
