@@ -96,8 +96,8 @@ class FactSource(abc.ABC):
 
     ``local``: gathering contacts nothing (files on disk), so ``evaluate_image`` need not
     run the reference policies before it; every other source is asked only once they
-    allowed the reference (gate never contacts what policy forbids). ``at_hand`` is for
-    sources that keep what they gathered (the webhook's cache).
+    allowed the reference (gate never contacts what policy forbids). ``at_hand`` and
+    ``ready`` are for sources that keep what they gathered (the webhook's cache).
     """
 
     local = False
@@ -109,3 +109,7 @@ class FactSource(abc.ABC):
     def at_hand(self, ref: ImageRef) -> tuple[ImageRef, ImageFacts] | None:
         """What ``gather(ref)`` would return, when it is known without contacting anything."""
         return None
+
+    def ready(self, ref: ImageRef) -> bool:
+        """Whether ``gather(ref)`` would answer without contacting anything."""
+        return self.local

@@ -140,6 +140,7 @@ class EmbeddedEngine(Engine):
     def __init__(self, source: PolicySource, binding: str = "auto") -> None:
         self._source = source
         self.binding = resolve_binding(binding)  # gate_regorus or regorus
+        self.stops_at_deadline = self.binding == "gate_regorus"  # regorus's own has no timer
         self._lock = threading.Lock()
         self._local = threading.local()
         policy_set = source.current()

@@ -227,6 +227,9 @@ class Engine(abc.ABC):
     """A Rego engine that has the gate policy set loaded."""
 
     name: str = "engine"
+    # Whether ``query`` stops an evaluation at its deadline: the webhook then evaluates
+    # an image whose facts are at hand on the request's own thread (nothing can hold it).
+    stops_at_deadline: bool = False
 
     @abc.abstractmethod
     def query(

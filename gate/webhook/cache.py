@@ -84,6 +84,9 @@ class CachedFacts(FactSource):
             self.record("facts", True)
         return found
 
+    def ready(self, ref: ImageRef) -> bool:
+        return self.local or self.cache.get(ref.normalized) is not None
+
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         key = ref.normalized
         found = self.cache.get(key)

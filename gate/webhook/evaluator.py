@@ -5,7 +5,10 @@ Each distinct (image, workload context) pair is evaluated once per review with
 deadline. An image not decided by then gets a ``timeout`` error decision that says why,
 so a hanging registry can never hold the response past the budget (the stuck thread
 finishes, or not, on its own; an evaluation of the policies is stopped at the deadline,
-so a pathological image cannot keep a pool thread). Decisions without errors are kept in ``decisions`` by
+so a pathological image cannot keep a pool thread). One image whose evaluation can wait
+on nothing (facts at hand, no attestation to ask for, an engine that stops at the
+deadline) is evaluated on the request's thread instead: no hand-off, and a pool held by
+stalled registries cannot delay it. Decisions without errors are kept in ``decisions`` by
 (image, workload context) for its TTL: a hit costs a lookup, not a thread hand-off.
 
     >>> from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +38,7 @@ from gate.errors import GateError
 from gate.evaluate import evaluate_image
 from gate.facts.interface import FactSource
 from gate.policy.interface import Decision, Engine
+from gate.reference import parse_reference
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import TimedOut, TTLCache
 from gate.webhook.workloads import Container
@@ -81,21 +85,36 @@ class ImageEvaluator:
             groups.setdefault(key, []).append(container)
             workloads[key] = workload
         results: dict[Key, ImageResult] = {}
-        futures: dict[Key, Future[ImageResult]] = {}
+        pending: list[Key] = []
         for key, group in groups.items():
             cached = self.decisions.get(key)
             self.record("decisions", cached is not None)
             if cached is not None:
                 results[key] = ImageResult(tuple(group), key[0], *cached)
             else:
-                futures[key] = self.pool.submit(
-                    self._one, key, workloads[key], group, deadline, now
-                )
+                pending.append(key)
+        mine = pending.pop() if pending and self._waits_on_nothing(pending[-1][0]) else None
+        futures = {
+            key: self.pool.submit(self._one, key, workloads[key], groups[key], deadline, now)
+            for key in pending
+        }
+        if mine is not None:  # this thread would only wait: it evaluates one image itself
+            results[mine] = self._one(mine, workloads[mine], groups[mine], deadline, now)
         if futures:
             wait(futures.values(), timeout=max(0.0, deadline - time.monotonic()))
         for key, future in futures.items():
             results[key] = self._result(future, key[0], groups[key])
         return [results[key] for key in groups]
+
+    def _waits_on_nothing(self, image: str) -> bool:
+        """Whether evaluating ``image`` contacts nothing and stops at the deadline: its
+        facts are at hand, no attestation is asked for, and the engine has a timer."""
+        if not self.engine.stops_at_deadline or self.attestations is not None:
+            return False
+        try:
+            return self.facts.ready(parse_reference(image))
+        except GateError:
+            return True  # denied for its reference alone
 
     def _result(
         self, future: Future[ImageResult], image: str, group: list[Container]

@@ -101,6 +101,23 @@ class HangingFacts(FactSource):
         self.released.set()
 
 
+class StallingFacts(FactSource):
+    """Another source's facts, except for references in ``stalled``: their registry never
+    answers, until ``release()`` (make_app releases it at teardown)."""
+
+    def __init__(self, inner: FactSource, *stalled: str) -> None:
+        self.inner, self.stalled = inner, frozenset(stalled)
+        self.released = threading.Event()
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        if ref.original in self.stalled:
+            self.released.wait(120)
+        return self.inner.gather(ref, deadline)
+
+    def release(self) -> None:
+        self.released.set()
+
+
 class BrokenFacts(FactSource):
     """A source with a bug: raises something that is not a GateError."""
 
@@ -117,14 +134,14 @@ _APPS: list[Flask] = []
 @pytest.fixture
 def make_app(engine: Engine, compliant_facts: TrialFacts) -> Iterator[AppFactory]:
     """``make_app(facts=…, **webhook_settings)``: an app on the compliant facts by default."""
-    hanging: list[HangingFacts] = []
+    hanging: list[HangingFacts | StallingFacts] = []
 
     def factory(
         facts: FactSource | None = None,
         attestations: AttestationRequirement | None = None,
         **changes: Any,
     ) -> Flask:
-        if isinstance(facts, HangingFacts):
+        if isinstance(facts, HangingFacts | StallingFacts):
             hanging.append(facts)
         settings = Settings(webhook=replace(WebhookSettings(), **changes).validated())
         app = create_app(

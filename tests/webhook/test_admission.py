@@ -4,6 +4,7 @@ break-glass, dryRun, fixtures, the time budget and fail-open."""
 from __future__ import annotations
 
 import shutil
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.webhook.conftest import (
     BrokenFacts,
     CountingFacts,
     HangingFacts,
+    StallingFacts,
     answer,
 )
 from tests.webhook.reviews import (
@@ -180,6 +182,62 @@ def test_a_hanging_registry_is_denied_within_the_budget(make_app: AppFactory) ->
     assert 'gate_upstream_errors_total{kind="timeout"} 1.0' in metrics
 
 
+def test_images_whose_facts_are_at_hand_are_decided_while_stalled_fetches_hold_the_pool(
+    make_app: AppFactory, compliant_facts: TrialFacts
+) -> None:
+    # An attacker's stalled registry can hold every pool thread until the budget ends; an
+    # image whose facts are at hand needs no pool thread: the request's thread decides it.
+    repository = COMPLIANT.split("@")[0]
+    stalled, cold = f"{repository}-stalled@sha256:{1:064x}", f"{repository}-cold@sha256:{2:064x}"
+    facts = StallingFacts(compliant_facts, stalled, cold)
+    app = make_app(facts=facts, pool_threads=1, decision_cache_ttl=0, budget=1.0)
+    assert answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]["allowed"]
+    holder = threading.Thread(
+        target=answer, args=(app.test_client(), review(workload("Pod", stalled)))
+    )
+    holder.start()
+    time.sleep(0.2)  # the stalled image holds the pool's only thread
+    started = time.monotonic()
+    warm = answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]
+    assert warm["allowed"] is True and time.monotonic() - started < 0.5
+    # An image that must be fetched still waits for a pool thread, and no longer than the budget.
+    waiting = answer(app.test_client(), review(workload("Pod", cold, COMPLIANT)))["response"]
+    assert not waiting["allowed"] and "time budget" in waiting["status"]["message"]
+    assert cold in waiting["status"]["message"]
+    holder.join(5)
+
+
+def test_an_engine_without_a_timer_leaves_every_evaluation_to_the_pool(
+    compliant_facts: TrialFacts,
+) -> None:
+    # regorus's own binding cannot stop an evaluation at the deadline: on the request's
+    # thread, a pathological evaluation would hold the review past its budget. Only the
+    # pool evaluates for it, so a pool held by a stalled registry delays every image.
+    engine = EmbeddedEngine(PolicySource(default_policy_dir()), binding="regorus")
+    assert not engine.stops_at_deadline
+    stalled = f"{COMPLIANT.split('@')[0]}-stalled@sha256:{1:064x}"
+    facts = StallingFacts(compliant_facts, stalled)
+    settings = Settings(
+        webhook=replace(
+            WebhookSettings(), pool_threads=1, decision_cache_ttl=0, budget=0.5
+        ).validated()
+    )
+    app = create_app(settings, engine=engine, facts=facts)
+    _APPS.append(app)
+    try:
+        assert answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]["allowed"]
+        holder = threading.Thread(
+            target=answer, args=(app.test_client(), review(workload("Pod", stalled)))
+        )
+        holder.start()
+        time.sleep(0.2)
+        warm = answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]
+        assert not warm["allowed"] and "time budget" in warm["status"]["message"]
+        holder.join(5)
+    finally:
+        facts.release()
+
+
 SLOW_POLICY = """# METADATA
 # title: slow (test)
 # description: Loops for minutes on any image.
@@ -222,6 +280,11 @@ def test_an_evaluation_past_the_budget_is_stopped_and_frees_its_thread(
     tagged = answer(client, review(workload("Pod", TAG_ONLY)))["response"]
     assert not tagged["allowed"] and "GATE-REF-001" in tagged["status"]["message"]
     assert "time budget" not in tagged["status"]["message"]
+    # Its facts are now at hand: the request's own thread evaluates it, and is stopped too.
+    started = time.monotonic()
+    again = answer(client, review(workload("Pod", COMPLIANT)))["response"]
+    assert not again["allowed"] and "time budget" in again["status"]["message"]
+    assert time.monotonic() - started < 1.5
 
 
 def test_fail_open_admits_a_timeout_with_a_warning(make_app: AppFactory) -> None:
