@@ -2,7 +2,8 @@
 tags pushed, pinned, admitted; a tag moved to a non-compliant image between admissions
 (the change shows only after the resolution TTL, and the facts checked are always the
 pinned digest's); every kind; unknown tags; an unapproved registry that sees no request;
-dryRun; and ``gate serve`` over HTTPS, where /validate logs the digest /mutate pinned."""
+dryRun; and ``gate serve`` over HTTPS, where /validate logs the digest /mutate pinned, and
+where an image whose facts it has is decided while a stalled registry holds its pool."""
 
 from __future__ import annotations
 
@@ -248,3 +249,63 @@ def test_served_over_https_validate_checks_the_digest_mutate_pinned(
     (decision,) = [line for line in lines if line.get("logger") == "gate.decision"]
     assert [i["digest"] for i in decision["images"]] == [v1]
     assert [i["image"] for i in decision["images"]] == [f"{image}@{v1}"]
+
+
+def test_served_gate_decides_a_known_image_while_a_stalled_registry_holds_its_pool(
+    registry: RegistryServer, tmp_path: Path
+) -> None:
+    """An attacker's registry that accepts and never answers holds gate's only pool thread
+    until the budget ends. An image whose facts gate already fetched from the real
+    registry is still decided on them, at once (the request's thread evaluates it); the
+    stalled image is denied for time."""
+    import threading
+    import time
+
+    import requests
+
+    from tests.webhook.server import ServedGate, make_tls
+    from tests.webhook.test_https import HangingRegistry
+
+    digest = push(registry, "acme/known", "v1", compliant=True)
+    hanging = HangingRegistry()
+    stalled_host = f"127.0.0.1:{hanging.port}"
+    data = tmp_path / "approve.json"
+    approved = [f"{registry.host}/**", f"{stalled_host}/**"]
+    data.write_text(json.dumps({"gate": {"params": {"registries": {"approved": approved}}}}))
+    env = {
+        "GATE_DATA": str(data),
+        "GATE_INSECURE_REGISTRIES": f"{registry.host},{stalled_host}",
+        "GATE_SCAN_SOURCE": "none",
+        "GATE_POOL_THREADS": "1",
+        "GATE_DECISION_CACHE_TTL": "0",
+        "GATE_BUDGET_SECONDS": "3",
+    }
+    known = review(workload("Pod", f"{registry.host}/acme/known@{digest}"))
+    stalled = review(workload("Pod", f"{stalled_host}/acme/api@sha256:{'5' * 64}"))
+    tls = make_tls(tmp_path)
+    held: list[dict[str, Any]] = []
+    try:
+        with ServedGate(tls, env=env, workers=1, log=tmp_path / "gate.log") as served:
+            first = served.post(known).json()["response"]
+            assert "time budget" not in first.get("status", {}).get("message", ""), first
+
+            def hold() -> None:
+                with requests.Session() as session:
+                    session.trust_env, session.verify = False, str(tls.ca)
+                    reply = session.post(f"{served.url}/validate", json=stalled, timeout=30)
+                    held.append(reply.json()["response"])
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            time.sleep(0.5)  # the stalled image has the pool's only thread
+            started = time.monotonic()
+            again = served.post(known).json()["response"]
+            elapsed = time.monotonic() - started
+            holder.join(10)
+    finally:
+        hanging.close()
+    assert hanging.held, "gate never contacted the stalled registry"
+    assert again["allowed"] == first["allowed"] and elapsed < 1.5, (elapsed, again)
+    assert "time budget" not in again.get("status", {}).get("message", ""), again
+    (stalled_answer,) = held
+    assert not stalled_answer["allowed"] and "time budget" in stalled_answer["status"]["message"]
