@@ -285,6 +285,13 @@ def test_an_evaluation_past_the_budget_is_stopped_and_frees_its_thread(
     again = answer(client, review(workload("Pod", COMPLIANT)))["response"]
     assert not again["allowed"] and "time budget" in again["status"]["message"]
     assert time.monotonic() - started < 1.5
+    # Three images at hand, in lanes (one per CPU, one on the request's thread): the first
+    # of each lane is stopped at the deadline, the next is not started; all denied for time.
+    started = time.monotonic()
+    three = answer(client, review(workload("Pod", COMPLIANT, COMPLIANT, COMPLIANT)))["response"]
+    message = three["status"]["message"]
+    assert not three["allowed"] and time.monotonic() - started < 1.5
+    assert all(f"app{i}" in message for i in range(3)) and "time budget" in message, message
 
 
 def test_fail_open_admits_a_timeout_with_a_warning(make_app: AppFactory) -> None:
