@@ -294,6 +294,40 @@ def test_an_evaluation_past_the_budget_is_stopped_and_frees_its_thread(
     assert all(f"app{i}" in message for i in range(3)) and "time budget" in message, message
 
 
+def test_a_slow_image_holds_its_own_lane_only(tmp_path: Path, any_digest_facts: TrialFacts) -> None:
+    # The images at hand are taken one after another by one lane per CPU: while one lane
+    # is held by an image whose evaluation runs to the deadline, the other lane decides
+    # every other image (fail-open would otherwise admit them unjudged).
+    policies = tmp_path / "policies"
+    shutil.copytree(default_policy_dir(), policies)
+    only_slow = SLOW_POLICY.replace(
+        "\tsome x in numbers.range",
+        '\tcontains(input.image.reference.original, "-slow")\n\tsome x in numbers.range',
+    )
+    (policies / "image" / "slow.rego").write_text(only_slow)
+    settings = Settings(
+        webhook=replace(WebhookSettings(), budget=1.0, decision_cache_ttl=0).validated()
+    )
+    app = create_app(
+        settings, engine=EmbeddedEngine(PolicySource(policies)), facts=any_digest_facts
+    )
+    _APPS.append(app)
+    app.extensions["gate"].evaluator.cpus = 2  # two lanes, on any machine
+    client = app.test_client()
+    repository = COMPLIANT.split("@")[0]
+    images = [f"{repository}-slow@sha256:{0:064x}"] + [
+        f"{repository}-{i}@sha256:{i:064x}" for i in range(1, 7)
+    ]
+    pod = review(workload("Pod", *images))
+    answer(client, pod)  # fetched, each a work item of its own: now at hand
+    started = time.monotonic()
+    response = answer(client, pod)["response"]
+    message = response["status"]["message"]
+    assert time.monotonic() - started < 2.0
+    assert not response["allowed"] and "time budget" in message and images[0] in message
+    assert not any(image in message for image in images[1:]), message
+
+
 def test_fail_open_admits_a_timeout_with_a_warning(make_app: AppFactory) -> None:
     client = make_app(facts=HangingFacts(), budget=0.3, fail_open=True).test_client()
     response = answer(client, review(workload("Pod", COMPLIANT)))["response"]
