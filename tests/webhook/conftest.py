@@ -101,21 +101,18 @@ class HangingFacts(FactSource):
         self.released.set()
 
 
-class StallingFacts(FactSource):
+class StallingFacts(HangingFacts):
     """Another source's facts, except for references in ``stalled``: their registry never
-    answers, until ``release()`` (make_app releases it at teardown)."""
+    answers, until ``release()``."""
 
     def __init__(self, inner: FactSource, *stalled: str) -> None:
+        super().__init__()
         self.inner, self.stalled = inner, frozenset(stalled)
-        self.released = threading.Event()
 
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         if ref.original in self.stalled:
-            self.released.wait(120)
+            return super().gather(ref, deadline)
         return self.inner.gather(ref, deadline)
-
-    def release(self) -> None:
-        self.released.set()
 
 
 class BrokenFacts(FactSource):
@@ -133,19 +130,25 @@ _APPS: list[Flask] = []
 
 @pytest.fixture
 def make_app(engine: Engine, compliant_facts: TrialFacts) -> Iterator[AppFactory]:
-    """``make_app(facts=…, **webhook_settings)``: an app on the compliant facts by default."""
-    hanging: list[HangingFacts | StallingFacts] = []
+    """``make_app(facts=…, engine=…, **webhook_settings)``: an app on the compliant facts
+    and the session's engine by default; hanging sources are released at teardown."""
+    hanging: list[HangingFacts] = []
+    shared = engine
 
     def factory(
         facts: FactSource | None = None,
         attestations: AttestationRequirement | None = None,
+        engine: Engine | None = None,
         **changes: Any,
     ) -> Flask:
-        if isinstance(facts, HangingFacts | StallingFacts):
+        if isinstance(facts, HangingFacts):
             hanging.append(facts)
         settings = Settings(webhook=replace(WebhookSettings(), **changes).validated())
         app = create_app(
-            settings, engine=engine, facts=facts or compliant_facts, attestations=attestations
+            settings,
+            engine=engine or shared,
+            facts=facts or compliant_facts,
+            attestations=attestations,
         )
         _APPS.append(app)
         return app

@@ -6,21 +6,16 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
-from gate.config import Settings
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.loader import default_policy_dir
 from gate.policy.source import PolicySource
-from gate.webhook.app import create_app
 from gate.webhook.facts import TrialFacts
-from gate.webhook.settings import WebhookSettings
 from tests.webhook.conftest import (
-    _APPS,
     AppFactory,
     BrokenFacts,
     CountingFacts,
@@ -208,7 +203,7 @@ def test_images_whose_facts_are_at_hand_are_decided_while_stalled_fetches_hold_t
 
 
 def test_an_engine_without_a_timer_leaves_every_evaluation_to_the_pool(
-    compliant_facts: TrialFacts,
+    make_app: AppFactory, compliant_facts: TrialFacts
 ) -> None:
     # regorus's own binding cannot stop an evaluation at the deadline: on the request's
     # thread, a pathological evaluation would hold the review past its budget. Only the
@@ -217,25 +212,16 @@ def test_an_engine_without_a_timer_leaves_every_evaluation_to_the_pool(
     assert not engine.stops_at_deadline
     stalled = f"{COMPLIANT.split('@')[0]}-stalled@sha256:{1:064x}"
     facts = StallingFacts(compliant_facts, stalled)
-    settings = Settings(
-        webhook=replace(
-            WebhookSettings(), pool_threads=1, decision_cache_ttl=0, budget=0.5
-        ).validated()
+    app = make_app(facts=facts, engine=engine, pool_threads=1, decision_cache_ttl=0, budget=0.5)
+    assert answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]["allowed"]
+    holder = threading.Thread(
+        target=answer, args=(app.test_client(), review(workload("Pod", stalled)))
     )
-    app = create_app(settings, engine=engine, facts=facts)
-    _APPS.append(app)
-    try:
-        assert answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]["allowed"]
-        holder = threading.Thread(
-            target=answer, args=(app.test_client(), review(workload("Pod", stalled)))
-        )
-        holder.start()
-        time.sleep(0.2)
-        warm = answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]
-        assert not warm["allowed"] and "time budget" in warm["status"]["message"]
-        holder.join(5)
-    finally:
-        facts.release()
+    holder.start()
+    time.sleep(0.2)
+    warm = answer(app.test_client(), review(workload("Pod", COMPLIANT)))["response"]
+    assert not warm["allowed"] and "time budget" in warm["status"]["message"]
+    holder.join(5)
 
 
 SLOW_POLICY = """# METADATA
@@ -258,19 +244,21 @@ violation contains context.result("never", "") if {
 """
 
 
+def slow_engine(folder: Path, policy: str = SLOW_POLICY) -> EmbeddedEngine:
+    """The shipped policies and ``policy`` beside them, copied into ``folder``."""
+    policies = folder / "policies"
+    shutil.copytree(default_policy_dir(), policies)
+    (policies / "image" / "slow.rego").write_text(policy)
+    return EmbeddedEngine(PolicySource(policies))
+
+
 def test_an_evaluation_past_the_budget_is_stopped_and_frees_its_thread(
-    tmp_path: Path, compliant_facts: TrialFacts
+    make_app: AppFactory, tmp_path: Path, compliant_facts: TrialFacts
 ) -> None:
     # An image whose evaluation would run for minutes (here: a policy that loops) must not
     # keep the pool's thread once its review has timed out: with one pool thread, the next
     # review would time out too. regorus stops the evaluation at the review's deadline.
-    policies = tmp_path / "policies"
-    shutil.copytree(default_policy_dir(), policies)
-    (policies / "image" / "slow.rego").write_text(SLOW_POLICY)
-    settings = Settings(webhook=replace(WebhookSettings(), budget=0.5, pool_threads=1).validated())
-    engine = EmbeddedEngine(PolicySource(policies))
-    app = create_app(settings, engine=engine, facts=compliant_facts)
-    _APPS.append(app)  # its pool threads live for the session, as make_app's do
+    app = make_app(engine=slow_engine(tmp_path), budget=0.5, pool_threads=1)
     client = app.test_client()
     started = time.monotonic()
     slow = answer(client, review(workload("Pod", COMPLIANT)))["response"]
@@ -285,8 +273,8 @@ def test_an_evaluation_past_the_budget_is_stopped_and_frees_its_thread(
     again = answer(client, review(workload("Pod", COMPLIANT)))["response"]
     assert not again["allowed"] and "time budget" in again["status"]["message"]
     assert time.monotonic() - started < 1.5
-    # Three images at hand, in lanes (one per CPU, one on the request's thread): the first
-    # of each lane is stopped at the deadline, the next is not started; all denied for time.
+    # Three images at hand, in lanes (one per CPU, one on the request's thread): each lane's
+    # image is stopped at the deadline, and the one left is not started; all denied for time.
     started = time.monotonic()
     three = answer(client, review(workload("Pod", COMPLIANT, COMPLIANT, COMPLIANT)))["response"]
     message = three["status"]["message"]
@@ -294,24 +282,18 @@ def test_an_evaluation_past_the_budget_is_stopped_and_frees_its_thread(
     assert all(f"app{i}" in message for i in range(3)) and "time budget" in message, message
 
 
-def test_a_slow_image_holds_its_own_lane_only(tmp_path: Path, any_digest_facts: TrialFacts) -> None:
+def test_a_slow_image_holds_its_own_lane_only(
+    make_app: AppFactory, tmp_path: Path, any_digest_facts: TrialFacts
+) -> None:
     # The images at hand are taken one after another by one lane per CPU: while one lane
     # is held by an image whose evaluation runs to the deadline, the other lane decides
     # every other image (fail-open would otherwise admit them unjudged).
-    policies = tmp_path / "policies"
-    shutil.copytree(default_policy_dir(), policies)
     only_slow = SLOW_POLICY.replace(
         "\tsome x in numbers.range",
         '\tcontains(input.image.reference.original, "-slow")\n\tsome x in numbers.range',
     )
-    (policies / "image" / "slow.rego").write_text(only_slow)
-    settings = Settings(
-        webhook=replace(WebhookSettings(), budget=1.0, decision_cache_ttl=0).validated()
-    )
-    app = create_app(
-        settings, engine=EmbeddedEngine(PolicySource(policies)), facts=any_digest_facts
-    )
-    _APPS.append(app)
+    engine = slow_engine(tmp_path, only_slow)
+    app = make_app(facts=any_digest_facts, engine=engine, budget=1.0, decision_cache_ttl=0)
     app.extensions["gate"].evaluator.cpus = 2  # two lanes, on any machine
     client = app.test_client()
     repository = COMPLIANT.split("@")[0]
