@@ -97,7 +97,7 @@ class FactSource(abc.ABC):
     ``local``: gathering contacts nothing (files on disk), so ``evaluate_image`` need not
     run the reference policies before it; every other source is asked only once they
     allowed the reference (gate never contacts what policy forbids). ``at_hand`` and
-    ``ready`` are for sources that keep what they gathered (the webhook's cache).
+    ``pinned`` are for sources that keep what they gathered (the webhook's cache).
     """
 
     local = False
@@ -110,6 +110,7 @@ class FactSource(abc.ABC):
         """What ``gather(ref)`` would return, when it is known without contacting anything."""
         return None
 
-    def ready(self, ref: ImageRef) -> bool:
-        """Whether ``gather(ref)`` would answer without contacting anything."""
-        return self.local
+    def pinned(self, ref: ImageRef) -> FactSource | None:
+        """A source whose ``gather(ref)`` answers with what is at hand now, contacting
+        nothing however long its caller waits; None when ``ref``'s facts must be fetched."""
+        return self if self.local else None

@@ -3,7 +3,8 @@
 :class:`TTLCache` is a thread-safe LRU with a time to live. :class:`CachedFacts` wraps a
 :class:`FactSource`: one gather per image reference at a time (concurrent requests for
 the same image wait for the first), successes kept for the TTL, failures (and facts
-gathered with errors) never kept.
+gathered with errors) never kept. ``pinned`` hands out one image's kept facts
+(:class:`KeptFacts`), so an evaluation queued behind others never fetches them again.
 
     >>> cache: TTLCache[str, int] = TTLCache(size=2, ttl=60)
     >>> cache.put("a", 1); cache.put("b", 2); cache.put("c", 3)
@@ -84,8 +85,11 @@ class CachedFacts(FactSource):
             self.record("facts", True)
         return found
 
-    def ready(self, ref: ImageRef) -> bool:
-        return self.local or self.cache.get(ref.normalized) is not None
+    def pinned(self, ref: ImageRef) -> FactSource | None:
+        if self.local:
+            return self
+        found = self.cache.get(ref.normalized)
+        return None if found is None else KeptFacts(ref, found, self.record)
 
     def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
         key = ref.normalized
@@ -113,6 +117,31 @@ class CachedFacts(FactSource):
         finally:
             with self._lock:
                 self._inflight.pop(key, None)
+
+
+class KeptFacts(FactSource):
+    """One image's facts as the cache held them: still at hand when the cache has let
+    them expire while the evaluation waited for a lane."""
+
+    def __init__(self, ref: ImageRef, kept: tuple[ImageRef, ImageFacts], record: Record) -> None:
+        self.key, self.kept, self.record = ref.normalized, kept, record
+
+    def at_hand(self, ref: ImageRef) -> tuple[ImageRef, ImageFacts] | None:
+        if ref.normalized != self.key:
+            return None
+        self.record("facts", True)
+        return self.kept
+
+    def pinned(self, ref: ImageRef) -> FactSource | None:
+        return self if ref.normalized == self.key else None
+
+    def gather(self, ref: ImageRef, deadline: float) -> tuple[ImageRef, ImageFacts]:
+        kept = self.at_hand(ref)
+        if kept is None:  # only one image's facts were kept: never fetch for another
+            raise GateError(
+                f"gate kept no facts for {ref}", hint="report it as a bug: this is not expected"
+            )
+        return kept
 
 
 def _wait(

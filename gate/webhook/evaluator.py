@@ -115,23 +115,24 @@ class ImageEvaluator:
         by one lane per CPU, this thread being one (fewer hand-offs than a work item each:
         x0.84 p50 for 10 images; a slow image holds its lane only); every other image is a
         work item of its own, so a stalled fetch delays no other image."""
-        at_hand = [key for key in pending if self._waits_on_nothing(key[0])]
-        queue, known = deque(at_hand), set(at_hand)
+        at_hand = {key: facts for key in pending if (facts := self._at_hand(key[0]))}
+        queue = deque(at_hand.items())
         decided: dict[Key, ImageResult] = {}
 
-        def decide(key: Key) -> None:
-            decided[key] = self._one(key, workloads[key], groups[key], deadline, now)
+        def decide(key: Key, facts: FactSource) -> None:
+            decided[key] = self._one(key, facts, workloads[key], groups[key], deadline, now)
 
         def lane() -> None:
             while True:
                 try:
-                    key = queue.popleft()
+                    item = queue.popleft()
                 except IndexError:  # none left
                     return
-                decide(key)
+                decide(*item)
 
         lanes = [self.pool.submit(lane) for _ in range(min(self.cpus, len(queue)) - 1)]
-        futures = lanes + [self.pool.submit(decide, key) for key in pending if key not in known]
+        cold = [key for key in pending if key not in at_hand]
+        futures = lanes + [self.pool.submit(decide, key, self.facts) for key in cold]
         lane()  # this thread would only wait: it is one of the lanes
         if futures:
             wait(futures, timeout=max(0.0, deadline - time.monotonic()))
@@ -140,15 +141,17 @@ class ImageEvaluator:
             future.cancel()  # not started by the deadline: it never starts
         return decided
 
-    def _waits_on_nothing(self, image: str) -> bool:
-        """Whether evaluating ``image`` contacts nothing and stops at the deadline: its
-        facts are at hand, no attestation is asked for, and the engine has a timer."""
+    def _at_hand(self, image: str) -> FactSource | None:
+        """The facts to evaluate ``image`` with when that contacts nothing and stops at the
+        deadline (its facts are at hand, no attestation is asked for, the engine has a
+        timer): kept as they are now, so a lane reaching the image after its cache entry
+        expired does not fetch it. None: the image is a pool work item of its own."""
         if not self.engine.stops_at_deadline or self.attestations is not None:
-            return False
+            return None
         try:
-            return self.facts.ready(parse_reference(image))
+            return self.facts.pinned(parse_reference(image))
         except GateError:
-            return True  # denied for its reference alone
+            return self.facts  # denied for its reference alone
 
     def _timed_out(self, key: Key, group: list[Container]) -> ImageResult:
         self.on_error("timeout")
@@ -157,6 +160,7 @@ class ImageEvaluator:
     def _one(
         self,
         key: Key,
+        facts: FactSource,
         workload: Mapping[str, Any],
         group: list[Container],
         deadline: float,
@@ -170,7 +174,7 @@ class ImageEvaluator:
             evaluation = evaluate_image(
                 self.engine,
                 image,
-                self.facts,
+                facts,
                 entry_point="admission",
                 workload=workload or None,
                 now=now,

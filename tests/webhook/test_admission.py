@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.loader import default_policy_dir
 from gate.policy.source import PolicySource
+from gate.reference import parse_reference
 from gate.webhook.facts import TrialFacts
 from tests.webhook.conftest import (
     AppFactory,
@@ -308,6 +309,40 @@ def test_a_slow_image_holds_its_own_lane_only(
     assert time.monotonic() - started < 2.0
     assert not response["allowed"] and "time budget" in message and images[0] in message
     assert not any(image in message for image in images[1:]), message
+
+
+class ExpiresAfter:
+    """A clock at which every cache entry expires once it has been read ``reads`` times."""
+
+    def __init__(self, reads: int) -> None:
+        self.reads = reads
+
+    def __call__(self) -> float:
+        self.reads -= 1
+        return time.monotonic() if self.reads >= 0 else float("inf")
+
+
+def test_an_image_at_hand_is_never_fetched_by_its_lane(
+    make_app: AppFactory, any_digest_facts: TrialFacts
+) -> None:
+    # The images judged at hand when a review starts are evaluated with the facts seen
+    # then: were an entry to expire while its image waits for a lane, that lane (the
+    # request's own thread among them) would fetch it, outside what the pool bounds.
+    registry = CountingFacts(BrokenFacts())
+    app = make_app(facts=registry, decision_cache_ttl=0)
+    evaluator = app.extensions["gate"].evaluator
+    evaluator.cpus = 1  # one lane: the request's thread takes both images in turn
+    repository = COMPLIANT.split("@")[0]
+    images = [f"{repository}-{i}@sha256:{i:064x}" for i in range(2)]
+    for image in images:
+        ref = parse_reference(image)
+        evaluator.facts.cache.put(
+            ref.normalized, any_digest_facts.gather(ref, time.monotonic() + 5)
+        )
+    evaluator.facts.cache.clock = ExpiresAfter(len(images))  # gone once judged at hand
+    response = answer(app.test_client(), review(workload("Pod", *images)))["response"]
+    assert response["allowed"] is True, response
+    assert registry.asked == []
 
 
 def test_fail_open_admits_a_timeout_with_a_warning(make_app: AppFactory) -> None:

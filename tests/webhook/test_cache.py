@@ -130,3 +130,31 @@ def test_facts_at_hand_are_only_the_kept_ones_and_contact_nothing() -> None:
     assert facts.at_hand(REF) == gathered and source.calls == 1
     assert seen[-1] == ("facts", True)
     assert facts.at_hand(parse_reference("us-docker.pkg.dev/p/r/other:1")) is None
+
+
+def test_pinned_facts_outlive_their_cache_entry_and_answer_for_their_image_only() -> None:
+    source, clock = SlowFacts(0.0), Clock()
+    seen: list[tuple[str, bool]] = []
+    facts = CachedFacts(
+        source, TTLCache(100, 10, clock), lambda name, hit: seen.append((name, hit))
+    )
+    assert facts.pinned(REF) is None  # must be fetched
+    gathered = facts.gather(REF, time.monotonic() + 5)
+    pinned = facts.pinned(REF)
+    assert pinned is not None
+    clock.now = 10.0  # the cache lets it go
+    assert facts.at_hand(REF) is None
+    assert pinned.at_hand(REF) == pinned.gather(REF, time.monotonic() + 5) == gathered
+    assert source.calls == 1 and seen[-1] == ("facts", True)
+    other = parse_reference("us-docker.pkg.dev/p/r/other@sha256:" + "b" * 64)
+    assert pinned.at_hand(other) is None and pinned.pinned(other) is None
+    with pytest.raises(GateError, match="kept no facts"):
+        pinned.gather(other, time.monotonic() + 5)
+    assert source.calls == 1
+
+
+def test_a_local_source_is_pinned_as_it_is() -> None:
+    source = SlowFacts(0.0)
+    source.local = True
+    facts, _ = cached(source)
+    assert facts.pinned(REF) is facts
