@@ -175,7 +175,7 @@ def test_a_bug_is_an_error_document_not_a_traceback_exit_1(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("gate.cli.evaluate_image", broken)
+    monkeypatch.setattr("gate.cli.local.evaluate_image", broken)
     code, document, err = run(capsys, "eval", IMAGE, "--output", "json")
     assert code == 2 and document["allowed"] is False
     only_error(document, "internal", "RuntimeError")

@@ -10,7 +10,7 @@ import shlex
 import yaml
 from google.cloud import binaryauthorization_v1 as binauthz
 
-from gate.cli import _parser
+from gate.cli.parser import build_parser
 from tests.conftest import REPO_ROOT
 
 DEPLOY = REPO_ROOT / "deploy"
@@ -62,7 +62,7 @@ def test_cloudbuild_gate_commands_parse_with_the_real_cli() -> None:
         for name, value in values.items():
             script = script.replace(name, value)
         for command in re.findall(r"^\s*gate (.*?)(?:[|>].*)?$", script.replace("\\\n", " "), re.M):
-            parsed.append(_parser().parse_args(shlex.split(command)))
+            parsed.append(build_parser().parse_args(shlex.split(command)))
     attest, verify = parsed
     assert attest.images == ["us-docker.pkg.dev/acme/apps/api@sha256:" + "a" * 64]
     assert (attest.mode, attest.output, attest.scan_wait) == ("check-and-sign", "json", 900)

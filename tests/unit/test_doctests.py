@@ -24,6 +24,7 @@ MODULES = [
     "gate.report.interface",
     "gate.report.decision",
     "gate.attest.output",
+    "gate.cli.parser",
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from gate.attest.output import ATTEST_OUTPUTS, VERIFY_OUTPUTS
 from gate.audit.render import AUDIT_OUTPUTS
-from gate.cli import _parser
+from gate.cli.parser import build_parser
 from gate.lint.output import LINT_OUTPUTS
 from gate.policy.rego_tests import TEST_OUTPUTS
 from gate.report.decision import EVAL_OUTPUTS
@@ -26,7 +26,9 @@ TABLES: dict[str, Renderers[object]] = {
 
 
 def output_choices(command: str) -> list[str]:
-    subparsers = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    subparsers = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
     (output,) = [a for a in subparsers.choices[command]._actions if a.dest == "output"]
     assert output.default in output.choices
     return list(output.choices)
