@@ -133,20 +133,14 @@ violation contains context.result(msg, platform) if {
 #   A parameter the policy cannot check with: name_patterns not a list, or value_patterns
 #   neither an object nor a list (missing from a policy set served without data.json).
 violation contains context.result(msg, "") if {
-	some parameter, expected in {
-		"name_patterns": "a list of regular expressions",
-		"value_patterns": "an object of rule name to regular expression",
+	some parameter, usable in {
+		"name_patterns": {"expected": "a list of regular expressions", "types": {"array"}},
+		"value_patterns": {"expected": "an object of rule name to regular expression", "types": {"object", "array"}},
 	}
 	value := object.get(_params, parameter, null)
-	not _usable(parameter, value)
+	not type_name(value) in usable.types
 	msg := sprintf(
 		"policy parameter secrets.%s is %v, not %s, so no environment can be checked with it; expected %s",
-		[parameter, value, expected, "the parameter as in gate's data.json"],
+		[parameter, value, usable.expected, "the parameter as in gate's data.json"],
 	)
 }
-
-_usable("name_patterns", value) if is_array(value)
-
-_usable("value_patterns", value) if is_object(value)
-
-_usable("value_patterns", value) if is_array(value)

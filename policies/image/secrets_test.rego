@@ -243,3 +243,20 @@ test_without_parameters_each_missing_one_is_reported if {
 		]),
 	}
 }
+
+test_a_parameter_of_the_wrong_type_is_reported if {
+	violations := secrets.violation with input as _input(_goat)
+		with data.gate.params.secrets.name_patterns as {}
+
+	{v.msg | some v in violations; contains(v.msg, "policy parameter")} == {concat("", [
+		"policy parameter secrets.name_patterns is {}, not a list of regular expressions, ",
+		"so no environment can be checked with it; expected the parameter as in gate's data.json",
+	])}
+}
+
+test_value_patterns_as_a_list_are_usable if {
+	violations := secrets.violation with input as _input({"SETTING": "plain"})
+		with data.gate.params.secrets.value_patterns as ["AKIA[0-9A-Z]{16}"]
+
+	violations == set()
+}
