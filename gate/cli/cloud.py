@@ -19,8 +19,8 @@ from gate.errors import GateError
 from gate.policy.engines import create_engine
 
 
-def serve(args: argparse.Namespace, settings: Settings, console: Console) -> int:
-    from gate.webhook.serve import serve
+def serve_webhook(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+    from gate.webhook.serve import serve as run_server
 
     flags = {
         "bind": args.bind,
@@ -35,10 +35,10 @@ def serve(args: argparse.Namespace, settings: Settings, console: Console) -> int
         "trial_scan": args.scan,
     }
     webhook = replace(settings.webhook, **{k: v for k, v in flags.items() if v is not None})
-    return serve(settings.with_changes(webhook=webhook.validated()))
+    return run_server(settings.with_changes(webhook=webhook.validated()))
 
 
-def attest(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+def attest_images(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     from gate.attest.commands import ApiEndpoints, attest_command
     from gate.attest.evaluator import fetched_evaluator
     from gate.attest.output import ATTEST_OUTPUTS
@@ -94,7 +94,7 @@ def attest(args: argparse.Namespace, settings: Settings, console: Console) -> in
     return report.exit_code
 
 
-def verify(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+def verify_image(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     from gate.attest.commands import ApiEndpoints, verify_command
     from gate.attest.output import VERIFY_OUTPUTS
     from gate.attest.signatures import signature_checker
@@ -139,7 +139,7 @@ def verify(args: argparse.Namespace, settings: Settings, console: Console) -> in
     return result.exit_code
 
 
-def audit(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+def audit_cluster(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     import signal
     import threading
 

@@ -36,7 +36,7 @@ def eval_images(args: argparse.Namespace, settings: Settings, console: Console) 
         insecure_registries=tuple(args.insecure_registry) if args.insecure_registry else None,
     )
     engine = create_engine(settings)
-    source = fact_source(args, settings, engine)
+    source = _fact_source(args, settings, engine)
     deadline = time.monotonic() + settings.fetch_timeout
     results = [
         (image, evaluate_image(engine, image, source, now=args.now, deadline=deadline).decision)
@@ -48,7 +48,7 @@ def eval_images(args: argparse.Namespace, settings: Settings, console: Console) 
     return EXIT_OK if all(decision.allowed for _, decision in results) else EXIT_DENIED
 
 
-def fact_source(args: argparse.Namespace, settings: Settings, engine: Engine) -> FactSource:
+def _fact_source(args: argparse.Namespace, settings: Settings, engine: Engine) -> FactSource:
     """Local files when --metadata is given; otherwise gate fetches the facts itself."""
     report = load_scan_report(args.scan) if args.scan else None
     if args.metadata:
@@ -83,7 +83,7 @@ def list_policies(args: argparse.Namespace, settings: Settings, console: Console
     return EXIT_OK
 
 
-def lint(args: argparse.Namespace, settings: Settings, console: Console) -> int:
+def lint_dockerfiles(args: argparse.Namespace, settings: Settings, console: Console) -> int:
     from gate.lint.output import LINT_OUTPUTS, LintRun
     from gate.lint.run import Linter, exit_code, lint_paths
 

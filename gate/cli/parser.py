@@ -90,7 +90,7 @@ def _local_commands(commands: Commands) -> None:
     lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: ./Dockerfile")
     _engine(lint)
     lint.add_argument("--output", choices=("text", "json", "sarif"), default="text")
-    lint.set_defaults(handler=local.lint)
+    lint.set_defaults(handler=local.lint_dockerfiles)
 
 
 def _serve_command(commands: Commands) -> None:
@@ -112,7 +112,7 @@ def _serve_command(commands: Commands) -> None:
         "--scan", help="trials only: a scan report for every image (GATE_TRIAL_SCAN)"
     )
     _engine(serve)
-    serve.set_defaults(handler=cloud.serve)
+    serve.set_defaults(handler=cloud.serve_webhook)
 
 
 def _attest_command(commands: Commands) -> None:
@@ -139,7 +139,7 @@ def _attest_command(commands: Commands) -> None:
     attest.add_argument("--scan-wait", type=float, help="seconds to wait for a running scan")
     _insecure_registry(attest)
     attest.add_argument("--output", choices=("text", "json"), default="text")
-    attest.set_defaults(handler=cloud.attest, failure=cloud.attest_failure)
+    attest.set_defaults(handler=cloud.attest_images, failure=cloud.attest_failure)
 
 
 def _audit_command(commands: Commands) -> None:
@@ -162,7 +162,7 @@ def _audit_command(commands: Commands) -> None:
     )
     _engine(audit)
     audit.add_argument("--output", choices=("table", "json"), default="table")
-    audit.set_defaults(handler=cloud.audit, failure=cloud.audit_failure)
+    audit.set_defaults(handler=cloud.audit_cluster, failure=cloud.audit_failure)
 
 
 def _verify_command(commands: Commands) -> None:
@@ -185,7 +185,7 @@ def _verify_command(commands: Commands) -> None:
     _insecure_registry(verify)
     _policy_data(verify)
     verify.add_argument("--output", choices=("text", "json"), default="text")
-    verify.set_defaults(handler=cloud.verify, failure=cloud.verify_failure)
+    verify.set_defaults(handler=cloud.verify_image, failure=cloud.verify_failure)
 
 
 def _timestamp(text: str) -> datetime:
