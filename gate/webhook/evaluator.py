@@ -115,7 +115,7 @@ class ImageEvaluator:
         by one lane per CPU, this thread being one (fewer hand-offs than a work item each:
         x0.84 p50 for 10 images; a slow image holds its lane only); every other image is a
         work item of its own, so a stalled fetch delays no other image."""
-        at_hand = {key: facts for key in pending if (facts := self._at_hand(key[0]))}
+        at_hand = {key: facts for key in pending if (facts := self._at_hand(key[0])) is not None}
         queue = deque(at_hand.items())
         decided: dict[Key, ImageResult] = {}
 
