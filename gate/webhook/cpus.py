@@ -16,11 +16,20 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 def available_cpus(cgroup: Path = CGROUP_ROOT) -> int:
     """The CPUs in this process's affinity, capped by a container's CPU limit (rounded up)
     when its cgroup has one: cgroup v2's ``cpu.max``, else cgroup v1's CFS quota."""
-    cpus = len(os.sched_getaffinity(0))
+    cpus = _affinity()
     limit = _v2_quota(cgroup / "cpu.max") or _v1_quota(cgroup / "cpu")
     if limit is None:
         return cpus
     return max(1, min(cpus, math.ceil(limit)))
+
+
+def _affinity() -> int:
+    """The CPUs this process may run on; all of the machine's where the platform has no
+    affinity call (macOS, where developers run ``gate serve`` for trials)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
 def _v2_quota(cpu_max: Path) -> float | None:

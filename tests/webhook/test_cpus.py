@@ -61,3 +61,13 @@ def test_cgroup_v2_is_read_before_v1(tmp_path: Path) -> None:
 def test_without_a_cgroup_cpu_limit_the_affinity_counts(tmp_path: Path) -> None:
     assert available_cpus(tmp_path / "absent") == AFFINITY
     assert available_cpus(tmp_path) == AFFINITY
+
+
+def test_without_an_affinity_call_the_machine_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # macOS has no os.sched_getaffinity: gate serve and gate audit must still start there.
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert available_cpus(tmp_path) == (os.cpu_count() or 1)
+    (tmp_path / "cpu.max").write_text("50000 100000\n")
+    assert available_cpus(tmp_path) == 1
