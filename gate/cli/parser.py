@@ -35,22 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _policy_data(command: argparse.ArgumentParser) -> None:
+def _data_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--data", type=Path, action="append", help="JSON/YAML over the policy data (GATE_DATA)"
     )
 
 
-def _engine(command: argparse.ArgumentParser) -> None:
+def _engine_flags(command: argparse.ArgumentParser) -> None:
     """--data, --engine and --opa-url: which policy data, and which engine decides."""
-    _policy_data(command)
+    _data_flag(command)
     command.add_argument(
         "--engine", choices=ENGINES, help="embedded (default) or opa (GATE_ENGINE)"
     )
     command.add_argument("--opa-url", help="OPA server URL for --engine opa (GATE_OPA_URL)")
 
 
-def _insecure_registry(command: argparse.ArgumentParser) -> None:
+def _insecure_registry_flag(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--insecure-registry", action="append", help="host:port reached over plain HTTP (trials)"
     )
@@ -61,7 +61,7 @@ def _eval_command(commands: Commands) -> None:
     evaluate.add_argument("images", nargs="+", metavar="IMAGE")
     evaluate.add_argument("--metadata", type=Path, help="image config or gate metadata JSON")
     evaluate.add_argument("--scan", type=Path, help="Trivy or Grype JSON report")
-    _engine(evaluate)
+    _engine_flags(evaluate)
     evaluate.add_argument(
         "--platform",
         action="append",
@@ -70,7 +70,7 @@ def _eval_command(commands: Commands) -> None:
     evaluate.add_argument(
         "--scan-wait", type=float, help="seconds to wait for a running scan (GATE_SCAN_WAIT)"
     )
-    _insecure_registry(evaluate)
+    _insecure_registry_flag(evaluate)
     evaluate.add_argument("--now", type=_timestamp, help="evaluation time (RFC 3339), default now")
     evaluate.add_argument("--output", choices=("table", "json"), default="table")
     evaluate.set_defaults(handler=local.eval_images, failure=local.eval_failure)
@@ -88,7 +88,7 @@ def _local_commands(commands: Commands) -> None:
 
     lint = commands.add_parser("lint", help="check Dockerfiles against the Dockerfile policies")
     lint.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: ./Dockerfile")
-    _engine(lint)
+    _engine_flags(lint)
     lint.add_argument("--output", choices=("text", "json", "sarif"), default="text")
     lint.set_defaults(handler=local.lint_dockerfiles)
 
@@ -111,7 +111,7 @@ def _serve_command(commands: Commands) -> None:
     serve.add_argument(
         "--scan", help="trials only: a scan report for every image (GATE_TRIAL_SCAN)"
     )
-    _engine(serve)
+    _engine_flags(serve)
     serve.set_defaults(handler=cloud.serve_webhook)
 
 
@@ -135,9 +135,9 @@ def _attest_command(commands: Commands) -> None:
     attest.add_argument(
         "--rsa-padding", choices=("pss", "pkcs1"), help="default pss (GATE_ATTEST_RSA_PADDING)"
     )
-    _engine(attest)
+    _engine_flags(attest)
     attest.add_argument("--scan-wait", type=float, help="seconds to wait for a running scan")
-    _insecure_registry(attest)
+    _insecure_registry_flag(attest)
     attest.add_argument("--output", choices=("text", "json"), default="text")
     attest.set_defaults(handler=cloud.attest_images, failure=cloud.attest_failure)
 
@@ -160,7 +160,7 @@ def _audit_command(commands: Commands) -> None:
     audit.add_argument(
         "--log", action="store_true", help="a JSON log line per violating workload on stderr"
     )
-    _engine(audit)
+    _engine_flags(audit)
     audit.add_argument("--output", choices=("table", "json"), default="table")
     audit.set_defaults(handler=cloud.audit_cluster, failure=cloud.audit_failure)
 
@@ -182,8 +182,8 @@ def _verify_command(commands: Commands) -> None:
     verify.add_argument(
         "--sigstore-trusted-root", help="check keyless signatures under this trusted_root.json"
     )
-    _insecure_registry(verify)
-    _policy_data(verify)
+    _insecure_registry_flag(verify)
+    _data_flag(verify)
     verify.add_argument("--output", choices=("text", "json"), default="text")
     verify.set_defaults(handler=cloud.verify_image, failure=cloud.verify_failure)
 
