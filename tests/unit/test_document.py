@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
 from gate.errors import InputError
-from gate.facts.interface import ImageFacts, Platform
+from gate.facts.interface import ImageFacts, Platform, copy_json
 from gate.facts.metadata import load_metadata
 from gate.facts.scans import ScanResult, VulnerabilityFinding, load_scan_report
 from gate.policy.document import (
@@ -292,3 +293,17 @@ def test_the_document_is_a_copy_of_the_facts() -> None:
     doc["image"]["attestations"][0]["list"].clear()
     assert config == {"env": {"A": "1"}, "history": [{"created_by": "RUN x", "labels": ("a", 1)}]}
     assert attestation == {"predicate": {"builder": {"id": "b"}}, "list": [1, 2.5, None, True]}
+
+
+def test_copy_json_copies_every_container_and_keeps_scalars() -> None:
+    """Mappings of any kind become dicts and lists new lists; scalars are shared (they
+    cannot change); anything else is deep-copied."""
+    shared = ("a", ["b"])
+    value = {"m": MappingProxyType({"k": [1, {"n": None}]}), "s": "x", "t": shared, "f": 2.5}
+    copied = copy_json(value)
+    assert copied == {"m": {"k": [1, {"n": None}]}, "s": "x", "t": shared, "f": 2.5}
+    assert type(copied["m"]) is dict
+    assert copied["m"]["k"] is not value["m"]["k"]
+    assert copied["m"]["k"][1] is not value["m"]["k"][1]
+    assert copied["t"] is not shared and copied["t"][1] is not shared[1]
+    assert copied["s"] is value["s"]
