@@ -56,14 +56,15 @@ class Result:
 class Client:
     """One keep-alive HTTPS connection to gate on 127.0.0.1."""
 
-    def __init__(self, port: int, ca: Path) -> None:
+    def __init__(self, port: int, ca: Path, path: str = "/validate") -> None:
         context = ssl.create_default_context(cafile=str(ca))
         self.connection = http.client.HTTPSConnection(
             "127.0.0.1", port, context=context, timeout=30
         )
+        self.path = path
 
     def post(self, body: bytes) -> bool:
-        self.connection.request("POST", "/validate", body, {"Content-Type": "application/json"})
+        self.connection.request("POST", self.path, body, {"Content-Type": "application/json"})
         reply = self.connection.getresponse()
         reply.read()
         return reply.status == 200
@@ -77,8 +78,10 @@ def closed_loop(
     concurrency: int,
     seconds: float,
     total: int | None = None,
+    path: str = "/validate",
 ) -> Result:
-    """``concurrency`` threads post ``bodies(i)`` back to back for ``seconds`` (or ``total``)."""
+    """``concurrency`` threads post ``bodies(i)`` to ``path`` back to back for ``seconds``
+    (or ``total``)."""
     latencies: list[float] = []
     errors = [0]
     counter = iter(range(1 << 62))
@@ -86,7 +89,7 @@ def closed_loop(
     end = time.monotonic() + seconds
 
     def worker() -> None:
-        client = Client(port, ca)
+        client = Client(port, ca, path)
         while time.monotonic() < end:
             with lock:
                 index = next(counter)

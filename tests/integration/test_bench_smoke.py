@@ -70,3 +70,14 @@ def test_bench_instructions_empties_a_package(tmp_path: Path) -> None:
     assert (copy / "image" / "secrets.rego").read_text() == (
         REPO_ROOT / "policies" / "image" / "secrets.rego"
     ).read_text()
+
+
+def test_bench_layers_runs() -> None:
+    """``bench/layers.py`` serves the same review from each layer and OPA's server, and
+    reads a CPU figure for every one."""
+    opa = require_tool("opa", "GATE_OPA")
+    out = run_bench("layers.py", "--seconds", "0.3", "--rounds", "1", "--opa", opa)
+    rows = [line for line in out.splitlines() if re.match(r"[1-5]\. ", line)]
+    assert len(rows) == 5, out
+    assert all(float(re.findall(r" (\d+\.\d+)", row)[0]) > 0 for row in rows), out
+    assert "the policy evaluation (4 - 3)" in out and "OPA's server answers" in out

@@ -18,7 +18,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
@@ -142,6 +141,6 @@ class ServedGate:
     def __enter__(self) -> ServedGate:
         return self.start()
 
-    def __exit__(self, *exc: tuple[type[BaseException], BaseException, TracebackType]) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.session.close()  # first: gunicorn's graceful stop waits for open connections
         self.stop()
