@@ -22,6 +22,7 @@ clients from holding anything that matters:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import ssl
@@ -99,6 +100,8 @@ class GateWorker(Worker):  # type: ignore[misc]
     """A gunicorn worker serving the app with hypercorn on asyncio (uvloop when installed)."""
 
     def run(self) -> None:
+        frozen = freeze_startup_objects()
+        log.info("gate worker %d: %d objects of the loaded app frozen", os.getpid(), frozen)
         settings: Settings = self.app.settings
         try:
             import uvloop
@@ -185,6 +188,26 @@ class GateWorker(Worker):  # type: ignore[misc]
         while connections.open and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def freeze_startup_objects() -> int:
+    """Move what the worker has loaded (modules, the app, its policies) out of the cyclic
+    garbage collector's sight, as it lives as long as the worker; how many objects.
+
+    Each request leaves a reference cycle behind (werkzeug's router matches with a
+    recursive closure), and with requests in flight on other threads some of it reaches
+    the oldest generation. That generation is collected only once it has grown by a
+    quarter of what it holds, and it holds the app's hundred thousand objects: tens of
+    megabytes of garbage per worker, then a full collection that holds the GIL for about
+    100 ms while every review waits. Frozen, those objects are neither counted nor
+    traversed: the garbage goes after a few thousand requests, in a pass over a few
+    thousand objects. (A frozen object is still freed when nothing refers to it; only a
+    cycle of them would stay, and the loaded app is not dropped.)
+    """
+    gc.collect()
+    gc.freeze()
+    gc.collect()  # what the next full collection waits on is counted from here
+    return gc.get_freeze_count()
 
 
 def hypercorn_config(settings: Settings) -> Config:

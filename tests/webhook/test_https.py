@@ -96,6 +96,24 @@ def test_metrics_sum_the_workers_and_probes_answer(served: ServedGate, tls: Tls)
     assert served.session.get(f"{served.url}/healthz", timeout=10).json() == {"status": "ok"}
 
 
+def test_each_worker_freezes_the_app_it_loaded(served: ServedGate) -> None:
+    """Both workers keep the app they loaded out of the collector's full passes before
+    they serve (gate.webhook.worker.freeze_startup_objects), and say so in the log."""
+    assert served.log is not None
+    deadline = time.monotonic() + 30  # the second worker may still be loading
+    while True:
+        frozen = [
+            json.loads(line)["message"]
+            for line in served.log.read_text().splitlines()
+            if "objects of the loaded app frozen" in line
+        ]
+        if len(frozen) == 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert len(frozen) == 2, served.tail()
+    assert all(int(message.split(": ")[1].split()[0]) > 20_000 for message in frozen), frozen
+
+
 def test_an_untrusted_client_cannot_connect(served: ServedGate) -> None:
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(f"{served.url}/healthz", timeout=10)
