@@ -56,7 +56,7 @@ from bench.eval import against_target, find_opa  # noqa: E402
 from bench.loadgen import Result, closed_loop, open_loop, run_wrk, wrk_binary  # noqa: E402
 from tests.integration.opa_server import OpaServer  # noqa: E402
 from tests.webhook.reviews import COMPLIANT, TAG_ONLY, review, workload  # noqa: E402
-from tests.webhook.server import ServedGate, Tls, make_tls  # noqa: E402
+from tests.webhook.server import ServedGate, Tls, child_pids, make_tls  # noqa: E402
 
 ENGINES = ("embedded", "opa")
 CONTAINERS = (1, 10, 50)
@@ -98,18 +98,6 @@ def picks(count: int) -> Callable[[int], bytes]:
 
 def image(index: int) -> str:
     return f"{REPOSITORY}-{index}@sha256:{index:064x}"
-
-
-def children(master: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
-                    found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -239,7 +227,7 @@ def warm_phase(
         warm(gate, tls, constant(single), 400)
     client = "wrk" if wrk_binary() else "python"
     for engine, gate in gates.items():
-        pids = children(gate.pid)
+        pids = child_pids(gate.pid)
         before = cpu_seconds(pids)
         result = load(gate, tls, single, args.concurrency, args.duration)
         cpu_ms = (cpu_seconds(pids) - before) / max(result.requests, 1) * 1000
@@ -255,7 +243,7 @@ def warm_phase(
             result = load(gate, tls, body, 4, args.short)
             table.add(f"containers-{count}", f"{count} container(s) per Pod (c=4)", engine, result)
     for engine, gate in gates.items():
-        memory = ", ".join(f"{rss_mb(pid):.0f} MB" for pid in children(gate.pid))
+        memory = ", ".join(f"{rss_mb(pid):.0f} MB" for pid in child_pids(gate.pid))
         extra = f"; the OPA server {rss_mb(opa.pid):.0f} MB" if engine == "opa" and opa.pid else ""
         print(f"  {engine} worker RSS: {memory}{extra}")
 
@@ -278,7 +266,7 @@ def server_phase(tls: Tls, facts: Path, opa: OpaServer, args: argparse.Namespace
         cpu: dict[str, list[float]] = {name: [] for name in gates}
         for round_ in range(args.rounds):
             for name, gate in gates.items():
-                pids = children(gate.pid)
+                pids = child_pids(gate.pid)
                 spent = cpu_seconds(pids)
                 result = load(gate, tls, single, args.concurrency, args.duration)
                 cpu[name].append((cpu_seconds(pids) - spent) / max(result.requests, 1) * 1000)
@@ -316,7 +304,7 @@ def cold_phase(
                 table.big_pod = (answer["allowed"], first_ms)
             if not answer["allowed"]:
                 first += f" ({answer['status']['message'][:100]})"
-            pids = children(gate.pid) + ([opa.pid] if engine == "opa" and opa.pid else [])
+            pids = child_pids(gate.pid) + ([opa.pid] if engine == "opa" and opa.pid else [])
             spent = cpu_seconds(pids)
             result = closed_loop(
                 gate.port, tls.ca, constant(body), concurrency=1, seconds=args.short
@@ -337,7 +325,7 @@ def image_phase(gates: Gates, tls: Tls, args: argparse.Namespace, table: Table) 
             note = f"  (warming: {count / took:.0f} cold reviews/s)"
             table.add(f"images-{count}", f"{count:,} distinct images (c=4)", engine, result, note)
     for engine, gate in gates.items():
-        rss = rss_mb(children(gate.pid)[0])
+        rss = rss_mb(child_pids(gate.pid)[0])
         print(f"  {engine} worker RSS with {max(args.images):,} images cached: {rss:.0f} MB")
 
 

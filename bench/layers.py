@@ -38,12 +38,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.admission import children, cpu_seconds, pod, served, trial_facts  # noqa: E402
+from bench.admission import cpu_seconds, pod, served, trial_facts  # noqa: E402
 from bench.eval import find_opa  # noqa: E402
 from bench.loadgen import Result, closed_loop  # noqa: E402
 from tests.integration.opa_server import OpaServer, TlsFiles  # noqa: E402
 from tests.webhook.reviews import COMPLIANT  # noqa: E402
-from tests.webhook.server import ServedGate, Tls, make_tls  # noqa: E402
+from tests.webhook.server import ServedGate, Tls, child_pids, make_tls  # noqa: E402
 
 OPA_POLICY = 'package layers\n\nanswer := {"uid": input.request.uid, "allowed": true}\n'
 OPA_PATH = "/v1/data/layers/answer"
@@ -164,7 +164,7 @@ def main() -> int:
                 served(tls, facts, "embedded", opa, 1, GATE_DECISION_CACHE_TTL="0")
             ),
         ]
-        targets = [Target(s.port, [s.pid, *children(s.pid)], body, "/validate") for s in servers]
+        targets = [Target(s.port, [s.pid, *child_pids(s.pid)], body, "/validate") for s in servers]
         peer = stack.enter_context(opa_peer(opa.binary, tls, folder))
         assert peer.pid is not None
         targets.append(Target(peer.port, [peer.pid], opa_body, OPA_PATH))

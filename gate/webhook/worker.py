@@ -9,12 +9,15 @@ clients from holding anything that matters:
 - **headers**: a request's headers must be complete ``GATE_HEADER_TIMEOUT`` seconds after the
   TLS handshake or after the previous answer on the connection (hypercorn's idle timer, which
   the bytes a client trickles do not restart); so an idle keep-alive connection is closed
-  after that time too. The TLS handshake has the same deadline.
+  after that time too. The TLS handshake has the same deadline, and so has TLS's closing
+  handshake: a client that never answers it holds the socket that long, not the 30 s of
+  asyncio's default.
 - **body**: complete ``GATE_BODY_TIMEOUT`` seconds after the headers, at most
   ``GATE_MAX_BODY`` bytes (the bridge).
 - **connections**: at most ``GATE_MAX_CONNECTIONS`` per worker. A new connection past it
   closes the one that has waited longest for a request (idle keep-alive or stalled in its
-  headers); only when every connection is busy with a request is the new one refused.
+  headers, closed at once, without TLS's closing handshake); only when every connection is
+  busy with a request is the new one refused.
 
     $ gate serve --tls-cert tls.crt --tls-key tls.key      # gunicorn_options() picks GateWorker
 """
@@ -60,7 +63,10 @@ class Connection(TCPServer):
         await super().protocol_send(event)
 
     def drop(self) -> None:
-        self.writer.close()
+        """Close at once, without TLS's closing handshake: the connection is idle, so
+        nothing is lost, and a client that never answers the handshake (an attacker
+        holding connections) cannot keep the socket open after it has been dropped."""
+        self.writer.transport.abort()
 
 
 class Connections:
@@ -157,6 +163,7 @@ class GateWorker(Worker):  # type: ignore[misc]
                     sock=sock,
                     ssl=secure,
                     ssl_handshake_timeout=webhook.header_timeout if secure else None,
+                    ssl_shutdown_timeout=webhook.header_timeout if secure else None,
                     backlog=2048,
                 )
             )

@@ -55,6 +55,19 @@ def gate_argv() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "gate.cli"]
 
 
+def child_pids(parent: int) -> list[int]:
+    """The processes whose parent is ``parent`` (gunicorn's workers, for its arbiter)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
 class ServedGate:
     def __init__(
         self,
