@@ -14,10 +14,10 @@ clients from holding anything that matters:
   asyncio's default.
 - **body**: complete ``GATE_BODY_TIMEOUT`` seconds after the headers, at most
   ``GATE_MAX_BODY`` bytes (the bridge).
-- **connections**: at most ``GATE_MAX_CONNECTIONS`` per worker. A new connection past it
-  closes the one that has waited longest for a request (idle keep-alive or stalled in its
-  headers, closed at once, without TLS's closing handshake); only when every connection is
-  busy with a request is the new one refused.
+- **connections** (:mod:`gate.webhook.connections`): at most ``GATE_MAX_CONNECTIONS`` per
+  worker. A new connection past it closes the one that has waited longest for a request
+  (idle keep-alive or stalled in its headers, closed at once, without TLS's closing
+  handshake); only when every connection is busy with a request is the new one refused.
 
     $ gate serve --tls-cert tls.crt --tls-key tls.key      # gunicorn_options() picks GateWorker
 """
@@ -35,71 +35,17 @@ from typing import Any, cast
 
 from gunicorn.workers.base import Worker  # type: ignore[import-untyped]
 from hypercorn.app_wrappers import ASGIWrapper
-from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.asyncio.worker_context import WorkerContext
 from hypercorn.config import Config
-from hypercorn.events import Event, Updated
 
 from gate.config import Settings
 from gate.webhook.bridge import Route, WsgiBridge
+from gate.webhook.connections import Connection, Connections
 from gate.webhook.settings import port_of
 from gate.webhook.tls import serving_context
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0
-WARN_EVERY_SECONDS = 10.0
-
-
-class Connection(TCPServer):
-    """hypercorn's connection handler, noting since when it has waited for a request."""
-
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.waiting_since: float | None = time.monotonic()
-
-    async def protocol_send(self, event: Event) -> None:
-        if isinstance(event, Updated):
-            self.waiting_since = time.monotonic() if event.idle else None
-        await super().protocol_send(event)
-
-    def drop(self) -> None:
-        """Close at once, without TLS's closing handshake: the connection is idle, so
-        nothing is lost, and a client that never answers the handshake (an attacker
-        holding connections) cannot keep the socket open after it has been dropped."""
-        self.writer.transport.abort()
-
-
-class Connections:
-    """The open connections of a worker, capped at ``limit``."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.open: set[Connection] = set()
-        self._warned = 0.0
-
-    def make_room(self) -> bool:
-        """Close the connection waiting longest when full; False when all are busy."""
-        if len(self.open) < self.limit:
-            return True
-        waiting = [c for c in self.open if c.waiting_since is not None]
-        self._warn()
-        if not waiting:
-            return False
-        oldest = min(waiting, key=lambda c: c.waiting_since or 0.0)
-        self.open.discard(oldest)
-        oldest.drop()
-        return True
-
-    def _warn(self) -> None:
-        now = time.monotonic()
-        if now - self._warned >= WARN_EVERY_SECONDS:
-            self._warned = now
-            log.warning(
-                "%d connections open in worker %d (GATE_MAX_CONNECTIONS): closing the one "
-                "waiting longest for a request",
-                len(self.open),
-                os.getpid(),
-            )
 
 
 class GateWorker(Worker):  # type: ignore[misc]

@@ -1,8 +1,13 @@
-"""gate serve's worker: what it loaded at start is kept out of the collector's full passes."""
+"""gate serve's worker: what it loaded at start is kept out of the collector's full passes;
+the usage examples of the modules it serves with."""
 
 from __future__ import annotations
 
+import doctest
 import gc
+import importlib
+
+import pytest
 
 from gate.webhook.worker import freeze_startup_objects
 from tests.webhook.conftest import AppFactory
@@ -23,3 +28,9 @@ def test_a_full_collection_no_longer_walks_the_loaded_app(make_app: AppFactory) 
         gc.unfreeze()  # the test process's objects, not a worker's
     assert frozen >= walked_before > 20_000
     assert walked_after < walked_before / 20
+
+
+@pytest.mark.parametrize("name", ["gate.webhook.bridge", "gate.webhook.connections"])
+def test_the_usage_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,77 @@
+"""The connections of a ``gate serve`` worker, capped: ``GATE_MAX_CONNECTIONS``.
+
+Each connection notes since when it has waited for a request (idle keep-alive, or stalled
+in its headers). When the cap is reached, a new connection closes the one that has waited
+longest; only when every connection has a request in flight is the new one refused. A
+connection shed this way is aborted: it is idle, so nothing is lost, and a client that
+never answers TLS's closing handshake keeps no socket.
+
+    >>> connections = Connections(limit=1000)
+    >>> connections.make_room()  # below the cap: nothing to close
+    True
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.events import Event, Updated
+
+log = logging.getLogger(__name__)
+WARN_EVERY_SECONDS = 10.0
+
+
+class Connection(TCPServer):
+    """hypercorn's connection handler, noting since when it has waited for a request."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.waiting_since: float | None = time.monotonic()
+
+    async def protocol_send(self, event: Event) -> None:
+        if isinstance(event, Updated):
+            self.waiting_since = time.monotonic() if event.idle else None
+        await super().protocol_send(event)
+
+    def drop(self) -> None:
+        """Close at once, without TLS's closing handshake: the connection is idle, so
+        nothing is lost, and a client that never answers the handshake (an attacker
+        holding connections) cannot keep the socket open after it has been dropped."""
+        self.writer.transport.abort()
+
+
+class Connections:
+    """The open connections of a worker, capped at ``limit``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: set[Connection] = set()
+        self._warned = 0.0
+
+    def make_room(self) -> bool:
+        """Close the connection waiting longest when full; False when all are busy."""
+        if len(self.open) < self.limit:
+            return True
+        waiting = [c for c in self.open if c.waiting_since is not None]
+        self._warn()
+        if not waiting:
+            return False
+        oldest = min(waiting, key=lambda c: c.waiting_since or 0.0)
+        self.open.discard(oldest)
+        oldest.drop()
+        return True
+
+    def _warn(self) -> None:
+        now = time.monotonic()
+        if now - self._warned >= WARN_EVERY_SECONDS:
+            self._warned = now
+            log.warning(
+                "%d connections open in worker %d (GATE_MAX_CONNECTIONS): closing the one "
+                "waiting longest for a request",
+                len(self.open),
+                os.getpid(),
+            )
