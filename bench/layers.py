@@ -155,17 +155,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as name, ExitStack() as stack:
         folder = Path(name)
         tls, facts = make_tls(folder), trial_facts(folder)
-        opa = OpaServer(find_opa(args.opa), folder)  # only for gate serve's settings
+        peer = stack.enter_context(opa_peer(find_opa(args.opa), tls, folder))
         servers = [
             stack.enter_context(own_server(tls, "asgi-floor")),
             stack.enter_context(own_server(tls, "bare-gate")),
-            stack.enter_context(served(tls, facts, "embedded", opa, 1)),
+            stack.enter_context(served(tls, facts, "embedded", peer, 1)),
             stack.enter_context(
-                served(tls, facts, "embedded", opa, 1, GATE_DECISION_CACHE_TTL="0")
+                served(tls, facts, "embedded", peer, 1, GATE_DECISION_CACHE_TTL="0")
             ),
         ]
         targets = [Target(s.port, [s.pid, *child_pids(s.pid)], body, "/validate") for s in servers]
-        peer = stack.enter_context(opa_peer(opa.binary, tls, folder))
         assert peer.pid is not None
         targets.append(Target(peer.port, [peer.pid], opa_body, OPA_PATH))
         cpu, p50 = run_rounds(targets, tls.ca, args.rounds, args.seconds)
