@@ -93,6 +93,14 @@ def parse_reference(text: str) -> ImageRef:
             f"image reference must be a string, not {type(text).__name__}",
             hint="pass the reference as text, e.g. 'gcr.io/project/app:1.0'",
         )
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> ImageRef:
+    """:func:`parse_reference` of a string, kept: the webhook parses an image's reference
+    at each step of a review (pinning, the facts at hand, the evaluation), about 7 us each.
+    Bounded (a reference is at most about 520 characters), and errors are not kept."""
     _check_characters(text, "image reference")
     if _IMAGE_ID_RE.fullmatch(text):
         hint = "reference an image by name and digest: name@sha256:<hex>"

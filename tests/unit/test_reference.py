@@ -185,9 +185,19 @@ def test_credentials_are_not_echoed(text: str) -> None:
     assert "hunter2" not in info.value.message + info.value.hint
 
 
-def test_non_string_is_invalid_reference() -> None:
+@pytest.mark.parametrize("value", [None, ["gcr.io/p/app:1"], {"image": "gcr.io/p/app:1"}, 7])
+def test_non_string_is_invalid_reference(value: object) -> None:
+    # Parsed references are kept by text: an unhashable value must still be a clear error.
     with pytest.raises(InvalidReference, match="must be a string"):
-        parse_reference(None)  # type: ignore[arg-type]
+        parse_reference(value)  # type: ignore[arg-type]
+
+
+def test_a_kept_reference_is_the_same_and_errors_are_not_kept() -> None:
+    text = "europe-docker.pkg.dev/p/kept/app:2.0"
+    assert parse_reference(text) is parse_reference(text)
+    for _ in range(2):
+        with pytest.raises(InvalidReference, match="invalid tag"):
+            parse_reference("gcr.io/p/app:-bad")
 
 
 def test_ref_views() -> None:
