@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,21 @@ def read_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
+# A \uD800-\uDFFF escape: a surrogate, which is text only as the half of a pair.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _check_unicode(doc: Any) -> None:
+    """ShapeError when a string of ``doc`` holds a lone surrogate (``"\\ud800"``): Python
+    decodes one, but it is not Unicode text (UTF-8 cannot encode it, and Go's decoder, the
+    API server's, replaces it), so every later step that writes the text out would fail."""
+    try:
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError as exc:
+        escape = f"\\u{ord(exc.object[exc.start]):04x}"
+        raise ShapeError(f"a lone UTF-16 surrogate ({escape}) is not text") from exc
+
+
 def _reject_constant(name: str) -> Any:
     raise ShapeError(f"{name} is not valid JSON (numbers must be finite)")
 
@@ -46,10 +62,16 @@ def _reject_constant(name: str) -> Any:
 def parse_json(data: bytes | str) -> Any:
     """Decode strict JSON: ``ValueError`` with line and column on any defect.
 
-    ``NaN``/``Infinity`` are refused; a document nested too deeply is a ``ShapeError``.
+    ``NaN``/``Infinity`` and lone surrogates are refused; a document nested too deeply is a
+    ``ShapeError``.
     """
     try:
-        return json.loads(data, parse_constant=_reject_constant)
+        # json.loads would decode bytes with "surrogatepass", letting encoded surrogates in
+        text = data if isinstance(data, str) else data.decode(json.detect_encoding(data))
+        doc = json.loads(text, parse_constant=_reject_constant)
+        if _SURROGATE_ESCAPE.search(text):
+            _check_unicode(doc)
+        return doc
     except json.JSONDecodeError as exc:
         hint = " (truncated?)" if exc.pos >= len(exc.doc.rstrip()) else ""
         raise ShapeError(
