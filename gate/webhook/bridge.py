@@ -41,6 +41,7 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Route = Callable[[str], bool]
 DRAIN_SECONDS = 2.0
+HTTP_VERSIONS = ("1.0", "1.1")
 
 
 class Refused(Exception):
@@ -79,6 +80,8 @@ class WsgiBridge:
         if scope["type"] != "http":
             return
         try:
+            if scope.get("http_version") not in HTTP_VERSIONS:
+                raise Refused(505, "gate serves HTTP/1.1 only", HINTS[505])
             if not self.serves(scope["path"]):
                 raise Refused(404, "Not Found", "this port serves /metrics only, or all but it")
             body = await self._body(scope, receive)

@@ -4,7 +4,8 @@ Each connection notes since when it has waited for a request (idle keep-alive, o
 in its headers). When the cap is reached, a new connection closes the one that has waited
 longest; only when every connection has a request in flight is the new one refused. A
 connection shed this way is aborted: it is idle, so nothing is lost, and a client that
-never answers TLS's closing handshake keeps no socket.
+never answers TLS's closing handshake keeps no socket. :func:`serve_http1_only` keeps every
+connection on HTTP/1.1, where these limits hold.
 
     >>> connections = Connections(limit=1000)
     >>> connections.make_room()  # below the cap: nothing to close
@@ -18,8 +19,11 @@ import os
 import time
 from typing import Any
 
+import h11
+import hypercorn.protocol
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.events import Event, Updated
+from hypercorn.protocol.h11 import H11Protocol
 
 log = logging.getLogger(__name__)
 WARN_EVERY_SECONDS = 10.0
@@ -75,3 +79,23 @@ class Connections:
                 len(self.open),
                 os.getpid(),
             )
+
+
+class Http1Only(H11Protocol):
+    """hypercorn's HTTP/1.1 handler, without its ways into HTTP/2.
+
+    hypercorn switches a connection to HTTP/2 on the prior-knowledge preface
+    (``PRI * HTTP/2.0``) and on ``Upgrade: h2c``, whatever ALPN chose. Its HTTP/2 keeps a
+    connection through a stream's 408 and lets one connection stall or flood many streams,
+    past every limit of the HTTP/1.1 path (docs/webhook.md, "Serving"). The upgrade is
+    ignored here (a server may, RFC 9110 7.8) and the preface is an HTTP/2.0 request that
+    the bridge refuses with 505.
+    """
+
+    async def _check_protocol(self, event: h11.Request) -> None:
+        return None
+
+
+def serve_http1_only() -> None:
+    """Make hypercorn's connections in this process HTTP/1.1 only (see :class:`Http1Only`)."""
+    hypercorn.protocol.H11Protocol = Http1Only  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ from hypercorn.config import Config
 
 from gate.config import Settings
 from gate.webhook.bridge import Route, WsgiBridge
-from gate.webhook.connections import Connection, Connections
+from gate.webhook.connections import Connection, Connections, serve_http1_only
 from gate.webhook.settings import port_of
 from gate.webhook.tls import serving_context
 
@@ -52,6 +52,7 @@ class GateWorker(Worker):  # type: ignore[misc]
     """A gunicorn worker serving the app with hypercorn on asyncio (uvloop when installed)."""
 
     def run(self) -> None:
+        serve_http1_only()
         frozen = freeze_startup_objects()
         log.info("gate worker %d: %d objects of the loaded app frozen", os.getpid(), frozen)
         settings: Settings = self.app.settings

@@ -26,7 +26,8 @@ def test_a_full_collection_no_longer_walks_the_loaded_app(make_app: AppFactory) 
         walked_after = len(gc.get_objects(generation=2))
     finally:
         gc.unfreeze()  # the test process's objects, not a worker's
-    assert frozen >= walked_before > 20_000
+    # about all of it (threads left by other tests may free or make a few objects meanwhile)
+    assert frozen >= 0.9 * walked_before and walked_before > 20_000
     assert walked_after < walked_before / 20
 
 
