@@ -24,6 +24,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from gate.errors import InputError
+from gate.webhook.bridge import arrival
 from gate.webhook.evaluator import ImageResult
 from gate.webhook.logging import log_decision
 from gate.webhook.outcome import Outcome, decide
@@ -38,7 +39,7 @@ blueprint = Blueprint("admission", __name__)
 @blueprint.post("/validate")
 def validate() -> tuple[dict[str, Any], int]:
     state: WebhookState = current_app.extensions["gate"]
-    started = time.monotonic()
+    started = arrival(request.environ)  # a wait for a thread counts against the budget
     try:
         review = parse_review(request.get_data(cache=False))
     except ReviewError as exc:

@@ -28,7 +28,8 @@ import contextlib
 import io
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import Executor
 from typing import Any
 
@@ -42,6 +43,9 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Route = Callable[[str], bool]
 DRAIN_SECONDS = 2.0
 HTTP_VERSIONS = ("1.0", "1.1")
+ARRIVED = "gate.arrived"
+"""The WSGI environ key of the ``time.monotonic()`` at which the request's headers were
+complete: a review's time budget counts from there, its wait for a thread included."""
 
 
 class Refused(Exception):
@@ -79,6 +83,7 @@ class WsgiBridge:
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        arrived = time.monotonic()
         try:
             if scope.get("http_version") not in HTTP_VERSIONS:
                 raise Refused(505, "gate serves HTTP/1.1 only", HINTS[505])
@@ -94,7 +99,7 @@ class WsgiBridge:
             return
         loop = asyncio.get_running_loop()
         status, headers, content = await loop.run_in_executor(
-            self.pool, self._call, environ(scope, body)
+            self.pool, self._call, {**environ(scope, body), ARRIVED: arrived}
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content, "more_body": False})
@@ -146,6 +151,13 @@ class WsgiBridge:
         status, headers = answer
         encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
         return status, encoded, content
+
+
+def arrival(env: Mapping[str, Any]) -> float:
+    """When the request in ``env`` arrived (:data:`ARRIVED`), or now for one that did not
+    come through the bridge (Flask's test client)."""
+    arrived = env.get(ARRIVED)
+    return arrived if isinstance(arrived, float) else time.monotonic()
 
 
 def environ(scope: Message, body: bytes) -> dict[str, Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from gate.errors import ConfigError, GateError
 from gate.facts import parse_json
 from gate.policy.interface import Engine
 from gate.reference import validate_pattern
+from gate.webhook.bridge import arrival
 from gate.webhook.outcome import fit_warnings
 from gate.webhook.pinning import Pin, Pinner, Resolver
 from gate.webhook.review import InvalidRequest, Review, ReviewError, parse_review, respond
@@ -98,7 +98,7 @@ class Mutation:
 def mutate() -> tuple[dict[str, Any], int]:
     state: WebhookState = current_app.extensions["gate"]
     mutation: Mutation = current_app.extensions[EXTENSION]
-    deadline = time.monotonic() + state.settings.webhook.budget
+    deadline = arrival(request.environ) + state.settings.webhook.budget
     body = request.get_data(cache=False)
     try:
         review = parse_review(body)
