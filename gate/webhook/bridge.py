@@ -4,10 +4,12 @@
 HTTP on an event loop). It reads a request's whole body on the loop, within a deadline
 (``GATE_BODY_TIMEOUT``, counted from the end of the headers) and a size limit
 (``GATE_MAX_BODY``, for a sized body and a chunked one alike), and only then calls the WSGI
-app on its thread pool, so a client that stalls or floods holds no thread. A refused body
-gets JSON ``{"error", "hint"}``, as every other error of the webhook: 413 (too large: the rest
-is read and dropped for at most ``DRAIN_SECONDS``, so that the client, still sending, reads the
-answer instead of a reset), 408 (too slow); the connection is closed after either.
+app on its thread pool, so a client that stalls or floods holds no thread. The bodies held
+at once, from their first byte to their answer, are limited too (``GATE_MAX_BODIES``; a
+small body is always read). A refused body gets JSON ``{"error", "hint"}``, as every other
+error of the webhook: 413 (too large) or 503 (the limit of all bodies reached: the rest is
+read and dropped for at most ``DRAIN_SECONDS``, so that the client, still sending, reads
+the answer instead of a reset), 408 (too slow); the connection is closed after each.
 
     >>> import asyncio
     >>> from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +33,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 from gate.webhook.errors import HINTS
@@ -42,6 +45,8 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Route = Callable[[str], bool]
 DRAIN_SECONDS = 2.0
+BODIES_PER_WORKER = 4  # GATE_MAX_BODIES by default: this many bodies of GATE_MAX_BODY at once
+SMALL_BODY = 64 * 1024  # a body no larger is read whatever the others hold
 HTTP_VERSIONS = ("1.0", "1.1")
 ARRIVED = "gate.arrived"
 """The WSGI environ key of the ``time.monotonic()`` at which the request's headers were
@@ -60,6 +65,14 @@ class Disconnected(Exception):
     """The client went away before its body was complete."""
 
 
+@dataclass
+class Hold:
+    """One request: when it arrived, and how many bytes of its body the bridge holds."""
+
+    arrived: float
+    size: int = 0
+
+
 class WsgiBridge:
     """ASGI in front of a WSGI app: the body read on the loop, the app run on ``pool``.
 
@@ -74,40 +87,51 @@ class WsgiBridge:
         *,
         max_body: int,
         body_timeout: float,
+        max_bodies: int = 0,
         serves: Route = lambda path: True,
     ) -> None:
         self.app, self.pool = app, pool
         self.max_body, self.body_timeout = max_body, body_timeout
+        self.max_bodies = max_bodies or BODIES_PER_WORKER * max_body
+        self.held = 0  # bytes of bodies held now, from their first byte to their answer
         self.serves = serves
 
     async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        arrived = time.monotonic()
+        hold = Hold(arrived=time.monotonic())
+        try:
+            await self._serve(scope, receive, send, hold)
+        finally:
+            self.held -= hold.size
+
+    async def _serve(self, scope: Message, receive: Receive, send: Send, hold: Hold) -> None:
         try:
             if scope.get("http_version") not in HTTP_VERSIONS:
                 raise Refused(505, "gate serves HTTP/1.1 only", HINTS[505])
             if not self.serves(scope["path"]):
                 raise Refused(404, "Not Found", "this port serves /metrics only, or all but it")
-            body = await self._body(scope, receive)
+            body = await self._body(scope, receive, hold)
         except Refused as refused:
             await _answer(send, refused)
-            if refused.status == 413:
+            if refused.status in (413, 503):
                 await _drain(receive)
             return
         except Disconnected:
             return
         loop = asyncio.get_running_loop()
         status, headers, content = await loop.run_in_executor(
-            self.pool, self._call, {**environ(scope, body), ARRIVED: arrived}
+            self.pool, self._call, {**environ(scope, body), ARRIVED: hold.arrived}
         )
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content, "more_body": False})
 
-    async def _body(self, scope: Message, receive: Receive) -> bytes:
+    async def _body(self, scope: Message, receive: Receive, hold: Hold) -> bytes:
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
             raise self._too_large()
+        if declared is not None and self._past_limit(0, declared):
+            raise self._full()
         chunks: list[bytes] = []
         size = 0
         try:
@@ -120,6 +144,10 @@ class WsgiBridge:
                     size += len(chunk)
                     if size > self.max_body:
                         raise self._too_large()
+                    if self._past_limit(hold.size, len(chunk)):
+                        raise self._full()
+                    self.held += len(chunk)
+                    hold.size += len(chunk)
                     chunks.append(chunk)
                     if not message.get("more_body"):
                         return b"".join(chunks)
@@ -130,6 +158,17 @@ class WsgiBridge:
 
     def _too_large(self) -> Refused:
         return Refused(413, f"the request body is larger than {self.max_body} bytes", HINTS[413])
+
+    def _past_limit(self, held: int, more: int) -> bool:
+        """Whether ``more`` bytes for a body of which ``held`` are read would take the
+        worker past ``max_bodies``. A small body never does: each connection may hold
+        one (``SMALL_BODY``, a Pod's review is a few KB), so bodies that fill the limit
+        keep no review from being read."""
+        return held + more > SMALL_BODY and self.held + more > self.max_bodies
+
+    def _full(self) -> Refused:
+        error = f"gate holds {self.held} bytes of request bodies already, its limit is {self.max_bodies}"
+        return Refused(503, error, HINTS[503])
 
     def _call(self, env: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """The WSGI app on a pool thread: status, headers and the whole (small) body."""
@@ -222,16 +261,21 @@ async def _drain(receive: Receive) -> None:
                     return
 
 
-async def call(app: Callable[..., Awaitable[None]], body: bytes) -> list[Message]:
-    """``POST /`` with ``body`` through an ASGI ``app``: the messages it sent (for doctests)."""
-    scope = {
+def post_scope(path: str, headers: list[tuple[bytes, bytes]]) -> Message:
+    """The ASGI scope of an HTTP/1.1 ``POST path`` with ``headers`` (for tests)."""
+    return {
         "type": "http",
         "method": "POST",
-        "path": "/",
+        "path": path,
         "query_string": b"",
         "http_version": "1.1",
-        "headers": [(b"content-length", b"%d" % len(body))],
+        "headers": headers,
     }
+
+
+async def call(app: Callable[..., Awaitable[None]], body: bytes) -> list[Message]:
+    """``POST /`` with ``body`` through an ASGI ``app``: the messages it sent (for doctests)."""
+    scope = post_scope("/", [(b"content-length", b"%d" % len(body))])
     incoming = [{"type": "http.request", "body": body, "more_body": False}]
     sent: list[Message] = []
 

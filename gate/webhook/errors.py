@@ -28,6 +28,7 @@ HINTS = {
     408: "send the whole request at once (GATE_BODY_TIMEOUT)",
     413: "an AdmissionReview of one object is far smaller; the limit is GATE_MAX_BODY",
     500: "this is a bug in gate: see its logs",
+    503: "too many large request bodies at once (GATE_MAX_BODIES); send the request again",
     505: "speak HTTP/1.1 (over TLS, ALPN http/1.1), as the Kubernetes API server does",
 }
 

@@ -55,6 +55,7 @@ class WebhookSettings:
     header_timeout: float = 5.0  # GATE_HEADER_TIMEOUT: headers (and TLS handshake, idle) deadline
     body_timeout: float = 5.0  # GATE_BODY_TIMEOUT: the body's deadline after the headers
     max_body: int = 16 * 1024 * 1024  # GATE_MAX_BODY: bytes, sized or chunked
+    max_bodies: int = 64 * 1024 * 1024  # GATE_MAX_BODIES: bytes of bodies a worker holds at once
     max_connections: int = 1000  # GATE_MAX_CONNECTIONS: open connections per worker
     metrics_bind: str = ""  # GATE_METRICS_BIND: /metrics on a port of its own (plain HTTP)
     pool_threads: int = 8  # GATE_POOL_THREADS: image evaluations in flight per worker
@@ -85,6 +86,11 @@ class WebhookSettings:
         for name in ("workers", "threads", "pool_threads", "max_connections", "max_body"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"GATE_{name.upper()} must be at least 1")
+        if self.max_bodies < self.max_body:
+            raise ConfigError(
+                f"GATE_MAX_BODIES={self.max_bodies} is below GATE_MAX_BODY={self.max_body}",
+                hint="allow a worker at least one body of the largest size (by default 4)",
+            )
         for name in ("header_timeout", "body_timeout"):
             if not 0 < getattr(self, name) <= MAX_TIMEOUT_SECONDS:
                 raise ConfigError(

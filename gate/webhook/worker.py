@@ -83,6 +83,7 @@ class GateWorker(Worker):  # type: ignore[misc]
                 self.wsgi,
                 pool,
                 max_body=webhook.max_body,
+                max_bodies=webhook.max_bodies,
                 body_timeout=webhook.body_timeout,
                 serves=serves,
             )

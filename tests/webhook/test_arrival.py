@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from gate.webhook.bridge import ARRIVED, Message, WsgiBridge, arrival
+from gate.webhook.bridge import ARRIVED, Message, WsgiBridge, arrival, post_scope
 from tests.webhook.conftest import AppFactory
 from tests.webhook.reviews import COMPLIANT, review, workload
 
@@ -64,14 +64,7 @@ def test_the_bridge_notes_the_arrival_before_the_body() -> None:
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"ok"]
 
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/validate",
-        "query_string": b"",
-        "http_version": "1.1",
-        "headers": [(b"content-length", b"2")],
-    }
+    scope = post_scope("/validate", [(b"content-length", b"2")])
 
     async def run() -> None:
         async def receive() -> Message:
