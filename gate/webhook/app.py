@@ -22,12 +22,12 @@ from gate.api.routes import install as install_api
 from gate.config import Settings
 from gate.facts.interface import FactSource, ImageFacts
 from gate.policy.engines import create_engine
-from gate.policy.interface import Decision, Engine
+from gate.policy.interface import Engine
 from gate.reference import ImageRef
 from gate.webhook import admission, errors, health, metrics, mutate
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import CachedFacts, TTLCache
-from gate.webhook.evaluator import ImageEvaluator, Key
+from gate.webhook.evaluator import DECISIONS_MAX_BYTES, ImageEvaluator, Kept, Key, decision_weight
 from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
 from gate.webhook.pinning import Resolver, shared_registry
@@ -59,8 +59,11 @@ def create_app(
     facts_cache: TTLCache[str, tuple[ImageRef, ImageFacts]] = TTLCache(
         webhook.facts_cache_size, webhook.facts_cache_ttl
     )
-    decisions: TTLCache[Key, tuple[str, Decision]] = TTLCache(
-        webhook.decision_cache_size, webhook.decision_cache_ttl
+    decisions: TTLCache[Key, Kept] = TTLCache(
+        webhook.decision_cache_size,
+        webhook.decision_cache_ttl,
+        weigh=decision_weight,
+        max_weight=DECISIONS_MAX_BYTES,
     )
     pool = ThreadPoolExecutor(webhook.pool_threads, thread_name_prefix="gate-eval")
     evaluator = ImageEvaluator(

@@ -1,6 +1,9 @@
 """Caches shared by every request of a worker: image facts (and, in the evaluator, decisions).
 
-:class:`TTLCache` is a thread-safe LRU with a time to live. :class:`CachedFacts` wraps a
+:class:`TTLCache` is a thread-safe LRU with a time to live; expired entries are swept at
+most once per TTL, so an entry nobody asks for again is let go within about two TTLs of
+being kept (at the next lookup or store); it can also bound its entries' total weight
+(the decision cache's bytes). :class:`CachedFacts` wraps a
 :class:`FactSource`: one gather per image reference at a time (concurrent requests for
 the same image wait for the first), successes kept for the TTL, failures (and facts
 gathered with errors) never kept. ``pinned`` hands out one image's kept facts
@@ -38,18 +41,36 @@ class TimedOut(GateError):
 
 
 class TTLCache(Generic[K, V]):
-    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic):
+    """At most ``size`` entries, the least recently used let go first, each for ``ttl``
+    seconds; ``clock`` is injectable for tests. With ``weigh``, the entries' weights (their
+    bytes, say) add up to at most ``max_weight``: the least recently used go first, and an
+    entry heavier than that alone is not kept."""
+
+    def __init__(
+        self,
+        size: int,
+        ttl: float,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        weigh: Callable[[V], int] | None = None,
+        max_weight: int = 0,
+    ):
         self.size, self.ttl, self.clock = size, ttl, clock
-        self._items: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self.weigh, self.max_weight = weigh, max_weight
+        self.weight = 0
+        self._items: OrderedDict[K, tuple[float, V, int]] = OrderedDict()
         self._lock = threading.Lock()
+        self._next_sweep = clock() + ttl
 
     def get(self, key: K) -> V | None:
         with self._lock:
+            now = self.clock()
+            self._sweep(now)
             item = self._items.get(key)
             if item is None:
                 return None
-            if item[0] <= self.clock():
-                del self._items[key]
+            if item[0] <= now:
+                self._drop(key)
                 return None
             self._items.move_to_end(key)
             return item[1]
@@ -57,14 +78,35 @@ class TTLCache(Generic[K, V]):
     def put(self, key: K, value: V) -> None:
         if self.size <= 0 or self.ttl <= 0:
             return
+        weight = self.weigh(value) if self.weigh is not None else 0
         with self._lock:
-            self._items[key] = (self.clock() + self.ttl, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            now = self.clock()
+            self._sweep(now)
+            self._drop(key)
+            if self.weigh is not None and weight > self.max_weight:
+                return
+            self._items[key] = (now + self.ttl, value, weight)
+            self.weight += weight
+            while len(self._items) > self.size or self.weight > self.max_weight > 0:
+                self._drop(next(iter(self._items)))
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def _drop(self, key: K) -> None:
+        item = self._items.pop(key, None)
+        if item is not None:
+            self.weight -= item[2]
+
+    def _sweep(self, now: float) -> None:
+        """Drop every expired entry, at most once per TTL (O(entries) then: amortised over
+        the TTL's lookups and stores), so that an entry nobody asks for again goes within
+        two TTLs. The caller holds the lock."""
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.ttl
+        for key in [key for key, (expires, _, _) in self._items.items() if expires <= now]:
+            self._drop(key)
 
 
 class CachedFacts(FactSource):

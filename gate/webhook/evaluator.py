@@ -7,8 +7,10 @@ facts must be fetched is a work item of its own on the pool, so a hanging regist
 a pool thread, never the response. The images at hand are taken one after another by one
 lane per CPU, the request's own thread being one (:meth:`ImageEvaluator._decide`); an
 evaluation of the policies stops at the deadline, so a pathological image cannot keep a
-thread. Decisions without errors are kept in ``decisions`` by (image, workload context)
-for its TTL: a hit costs a lookup, not a thread hand-off.
+thread. Decisions without errors are kept in ``decisions`` for its TTL, by a SHA-256 of
+(image, workload context) (:func:`decision_key`: 32 bytes, however large the object's
+annotations): a hit costs a lookup, not a thread hand-off. ``gate serve``'s cache weighs
+each entry (:func:`decision_weight`) and holds ``DECISIONS_MAX_BYTES`` in all.
 
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> from gate.config import Settings
@@ -24,8 +26,10 @@ for its TTL: a hit costs a lookup, not a thread hand-off.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -37,7 +41,7 @@ from typing import Any
 from gate.errors import GateError
 from gate.evaluate import evaluate_image
 from gate.facts.interface import FactSource
-from gate.policy.interface import Decision, Engine
+from gate.policy.interface import Decision, Engine, Finding
 from gate.reference import parse_reference
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import TimedOut, TTLCache
@@ -45,7 +49,46 @@ from gate.webhook.cpus import available_cpus
 from gate.webhook.workloads import Container
 
 log = logging.getLogger(__name__)
-Key = tuple[str, str]  # (image as written, the workload context as canonical JSON)
+Key = bytes  # SHA-256 of the image as written and the workload context (decision_key)
+Kept = tuple[str, Decision]  # a decision cache entry: the digest evaluated, the decision
+DECISIONS_MAX_BYTES = 32 * 1024 * 1024  # the decision cache's entries per worker, in all
+ENTRY_BYTES = 1024  # an entry's key, tuple, Decision and bookkeeping, besides its results
+RESULT_BYTES = 600  # a result's object and its fields, besides their texts
+# A scan finding a result lists: a dict of the schema's ten fields with keys of its own
+# (1,360 bytes each measured with tracemalloc; summing their sizes would cost 3 us each).
+FINDING_BYTES = 1400
+
+
+def decision_weight(kept: Kept) -> int:
+    """About the bytes a decision cache entry holds (an allow about 1 KB, each result
+    about 1.5 KB more): the sizes of its results' texts (which quote the image and the
+    container, as long as a direct client makes them), and ``FINDING_BYTES`` for each
+    scan finding they list. Under a microsecond for an allow."""
+    digest, decision = kept
+    weight = ENTRY_BYTES + sys.getsizeof(digest)
+    for result in (*decision.violations, *decision.warnings, *decision.exempted):
+        weight += RESULT_BYTES + sum(map(sys.getsizeof, _texts(result)))
+        weight += FINDING_BYTES * len(result.findings)
+    return weight
+
+
+def _texts(result: Finding) -> tuple[str, ...]:
+    return (
+        result.message,
+        result.image,
+        result.container,
+        result.platform,
+        result.reason,
+        result.title,
+        result.remediation,
+    )
+
+
+def decision_key(image: str, workload: Mapping[str, Any]) -> Key:
+    """The decision cache's key: everything the policies see of a container, as canonical
+    JSON, hashed, so that its size does not depend on the workload's."""
+    context = json.dumps([image, workload], sort_keys=True, default=str)  # ASCII only
+    return hashlib.sha256(context.encode()).digest()
 
 
 @dataclass(frozen=True)
@@ -65,7 +108,7 @@ class ImageEvaluator:
         *,
         budget: float,
         attestations: AttestationRequirement | None = None,
-        decisions: TTLCache[Key, tuple[str, Decision]] | None = None,
+        decisions: TTLCache[Key, Kept] | None = None,
         on_error: Callable[[str], None] = lambda kind: None,
         record: Callable[[str, bool], None] = lambda cache, hit: None,
         cpus: int = 0,
@@ -84,7 +127,7 @@ class ImageEvaluator:
         groups: dict[Key, list[Container]] = {}
         workloads: dict[Key, Mapping[str, Any]] = {}
         for container, workload in items:
-            key = (container.image, json.dumps(workload, sort_keys=True, default=str))
+            key = decision_key(container.image, workload)
             groups.setdefault(key, []).append(container)
             workloads[key] = workload
         results: dict[Key, ImageResult] = {}
@@ -93,14 +136,14 @@ class ImageEvaluator:
             cached = self.decisions.get(key)
             self.record("decisions", cached is not None)
             if cached is not None:
-                results[key] = ImageResult(tuple(group), key[0], *cached)
+                results[key] = ImageResult(tuple(group), group[0].image, *cached)
             else:
                 pending.append(key)
 
         decided = self._decide(pending, workloads, groups, deadline, now)
         for key in pending:
             found = decided.get(key)
-            results[key] = found if found is not None else self._timed_out(key, groups[key])
+            results[key] = found if found is not None else self._timed_out(groups[key])
         return [results[key] for key in groups]
 
     def _decide(
@@ -115,7 +158,11 @@ class ImageEvaluator:
         by one lane per CPU, this thread being one (fewer hand-offs than a work item each:
         x0.84 p50 for 10 images; a slow image holds its lane only); every other image is a
         work item of its own, so a stalled fetch delays no other image."""
-        at_hand = {key: facts for key in pending if (facts := self._at_hand(key[0])) is not None}
+        at_hand = {
+            key: facts
+            for key in pending
+            if (facts := self._at_hand(groups[key][0].image)) is not None
+        }
         queue = deque(at_hand.items())
         decided: dict[Key, ImageResult] = {}
 
@@ -153,9 +200,9 @@ class ImageEvaluator:
         except GateError:
             return self.facts  # denied for its reference alone
 
-    def _timed_out(self, key: Key, group: list[Container]) -> ImageResult:
+    def _timed_out(self, group: list[Container]) -> ImageResult:
         self.on_error("timeout")
-        return ImageResult(tuple(group), key[0], "", self._timeout(key[0]))
+        return ImageResult(tuple(group), group[0].image, "", self._timeout(group[0].image))
 
     def _one(
         self,
@@ -166,9 +213,9 @@ class ImageEvaluator:
         deadline: float,
         now: datetime,
     ) -> ImageResult:
-        image = key[0]
+        image = group[0].image
         if time.monotonic() >= deadline:
-            return self._timed_out(key, group)
+            return self._timed_out(group)
         digest = ""
         try:
             evaluation = evaluate_image(
@@ -198,9 +245,12 @@ class ImageEvaluator:
             )
         for error in decision.errors:
             self.on_error(error.kind)
+        self._keep(key, digest, decision)
+        return ImageResult(tuple(group), image, digest, decision)
+
+    def _keep(self, key: Key, digest: str, decision: Decision) -> None:
         if not decision.errors:
             self.decisions.put(key, (digest, decision))
-        return ImageResult(tuple(group), image, digest, decision)
 
     def _timeout(self, image: str) -> Decision:
         error = TimedOut(

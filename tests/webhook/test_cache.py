@@ -33,7 +33,7 @@ def test_entries_expire_and_the_least_recently_used_goes_first() -> None:
     cache.put("c", 3)
     assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
     clock.now = 10.0
-    assert cache.get("a") is None and len(cache) == 1
+    assert cache.get("a") is None and len(cache) == 0  # c expired too: swept, not looked up
 
 
 def test_a_zero_ttl_or_size_keeps_nothing() -> None:
@@ -158,3 +158,16 @@ def test_a_local_source_is_pinned_as_it_is() -> None:
     source.local = True
     facts, _ = cached(source)
     assert facts.pinned(REF) is facts
+
+
+def test_weights_bound_the_entries_least_recently_used_first() -> None:
+    cache: TTLCache[str, str] = TTLCache(size=10, ttl=60, weigh=len, max_weight=10)
+    cache.put("a", "xxxx")
+    cache.put("b", "xxxx")
+    assert cache.get("a") == "xxxx"
+    cache.put("c", "xxxx")  # 12 > 10: b, the least recently used, goes
+    assert cache.get("b") is None and cache.get("a") == "xxxx" and cache.weight == 8
+    cache.put("d", "x" * 11)  # heavier than the bound alone: not kept, nothing let go
+    assert cache.get("d") is None and len(cache) == 2
+    cache.put("a", "x")  # replaced: its old weight given back
+    assert cache.weight == 5
