@@ -36,6 +36,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from gate.webhook.connections import reading_body
 from gate.webhook.errors import HINTS
 
 Message = dict[str, Any]
@@ -132,29 +133,31 @@ class WsgiBridge:
             raise self._too_large()
         if declared is not None and self._past_limit(0, declared):
             raise self._full()
-        chunks: list[bytes] = []
-        size = 0
         try:
-            async with asyncio.timeout(self.body_timeout):
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise Disconnected()
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body:
-                        raise self._too_large()
-                    if self._past_limit(hold.size, len(chunk)):
-                        raise self._full()
-                    self.held += len(chunk)
-                    hold.size += len(chunk)
-                    chunks.append(chunk)
-                    if not message.get("more_body"):
-                        return b"".join(chunks)
+            with reading_body():
+                async with asyncio.timeout(self.body_timeout):
+                    return await self._chunks(receive, hold)
         except TimeoutError:
             raise Refused(
                 408, f"the request body did not arrive within {self.body_timeout:g} s", HINTS[408]
             ) from None
+
+    async def _chunks(self, receive: Receive, hold: Hold) -> bytes:
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise Disconnected()
+            chunk = message.get("body", b"")
+            if hold.size + len(chunk) > self.max_body:
+                raise self._too_large()
+            if self._past_limit(hold.size, len(chunk)):
+                raise self._full()
+            self.held += len(chunk)
+            hold.size += len(chunk)
+            chunks.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(chunks)
 
     def _too_large(self) -> Refused:
         return Refused(413, f"the request body is larger than {self.max_body} bytes", HINTS[413])

@@ -1,10 +1,12 @@
 """The connections of a ``gate serve`` worker, capped: ``GATE_MAX_CONNECTIONS``.
 
 Each connection notes since when it has waited for a request (idle keep-alive, or stalled
-in its headers). When the cap is reached, a new connection closes the one that has waited
-longest; only when every connection has a request in flight is the new one refused. A
-connection shed this way is aborted: it is idle, so nothing is lost, and a client that
-never answers TLS's closing handshake keeps no socket. :func:`serve_http1_only` keeps every
+in its headers) and since when the bridge has waited for its request's body
+(:func:`reading_body`). When the cap is reached, a new connection closes the one that has
+waited longest for a request, or else the one that has waited longest for a body; only
+when every connection has a whole request in flight is the new one refused. A connection
+shed this way is aborted: it is waiting on its client, so no answer is lost, and a client
+that never answers TLS's closing handshake keeps no socket. :func:`serve_http1_only` keeps every
 connection on HTTP/1.1, where these limits hold.
 
     >>> connections = Connections(limit=1000)
@@ -17,6 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from operator import attrgetter
 from typing import Any
 
 import h11
@@ -30,11 +36,17 @@ WARN_EVERY_SECONDS = 10.0
 
 
 class Connection(TCPServer):
-    """hypercorn's connection handler, noting since when it has waited for a request."""
+    """hypercorn's connection handler, noting since when it has waited for a request, or
+    for the body of the request at hand."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.waiting_since: float | None = time.monotonic()
+        self.reading_since: float | None = None
+
+    async def run(self) -> None:
+        _current.set(self)  # the app's tasks start from this one, and see it
+        await super().run()
 
     async def protocol_send(self, event: Event) -> None:
         if isinstance(event, Updated):
@@ -42,9 +54,9 @@ class Connection(TCPServer):
         await super().protocol_send(event)
 
     def drop(self) -> None:
-        """Close at once, without TLS's closing handshake: the connection is idle, so
-        nothing is lost, and a client that never answers the handshake (an attacker
-        holding connections) cannot keep the socket open after it has been dropped."""
+        """Close at once, without TLS's closing handshake: the connection is waiting on its
+        client, so no answer is lost, and a client that never answers the handshake (an
+        attacker holding connections) cannot keep the socket open after it is dropped."""
         self.writer.transport.abort()
 
 
@@ -57,17 +69,19 @@ class Connections:
         self._warned = 0.0
 
     def make_room(self) -> bool:
-        """Close the connection waiting longest when full; False when all are busy."""
+        """When full, close the connection waiting longest for a request, or else for a
+        body; False when every one has a whole request in flight."""
         if len(self.open) < self.limit:
             return True
-        waiting = [c for c in self.open if c.waiting_since is not None]
         self._warn()
-        if not waiting:
-            return False
-        oldest = min(waiting, key=lambda c: c.waiting_since or 0.0)
-        self.open.discard(oldest)
-        oldest.drop()
-        return True
+        for since in (attrgetter("waiting_since"), attrgetter("reading_since")):
+            waiting = [c for c in self.open if since(c) is not None]
+            if waiting:
+                oldest = min(waiting, key=since)
+                self.open.discard(oldest)
+                oldest.drop()
+                return True
+        return False
 
     def _warn(self) -> None:
         now = time.monotonic()
@@ -75,10 +89,28 @@ class Connections:
             self._warned = now
             log.warning(
                 "%d connections open in worker %d (GATE_MAX_CONNECTIONS): closing the one "
-                "waiting longest for a request",
+                "waiting longest for a request or its body",
                 len(self.open),
                 os.getpid(),
             )
+
+
+_current: ContextVar[Connection | None] = ContextVar("gate_connection", default=None)
+
+
+@contextmanager
+def reading_body() -> Iterator[None]:
+    """While the bridge reads a request's body, its connection counts as waiting on its
+    client: past the cap it may be closed for a new one (a no-op outside a Connection)."""
+    connection = _current.get()
+    if connection is None:
+        yield
+        return
+    connection.reading_since = time.monotonic()
+    try:
+        yield
+    finally:
+        connection.reading_since = None
 
 
 class Http1Only(H11Protocol):

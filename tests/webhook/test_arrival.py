@@ -40,6 +40,7 @@ def test_a_review_that_waited_past_its_budget_is_denied_for_time(
     client = make_app(budget=BUDGET, decision_cache_ttl=0).test_client()  # a cached
     assert post(client, "/validate", waited=0.0)["allowed"]  # decision is answered at once
     with caplog.at_level(logging.INFO, logger="gate.decision"):
+        caplog.clear()
         started = time.monotonic()
         late = post(client, "/validate", waited=BUDGET + 1)
         took = time.monotonic() - started

@@ -5,13 +5,16 @@ bound is answered but not kept)."""
 from __future__ import annotations
 
 import gc
+import sys
 import tracemalloc
 from typing import Any
 
 from flask import Flask
 
+from bench.eval import document
+from gate.policy.interface import Engine
 from gate.webhook.cache import TTLCache
-from gate.webhook.evaluator import DECISIONS_MAX_BYTES, decision_key
+from gate.webhook.evaluator import DECISIONS_MAX_BYTES, decision_key, decision_weight
 from gate.webhook.state import WebhookState
 from tests.webhook.conftest import AppFactory, answer
 from tests.webhook.reviews import COMPLIANT, TAG_ONLY, review, workload
@@ -129,14 +132,33 @@ def test_decisions_are_kept_within_their_bytes_and_answered_the_same(
     assert len(decisions) == 2  # too heavy alone: answered, not kept
 
 
-def test_an_entry_weighs_about_what_it_holds(make_app: AppFactory) -> None:
-    """decision_weight against the memory a cached decision keeps (tracemalloc)."""
+def deep_size(value: object) -> int:
+    """sys.getsizeof of ``value`` and of everything it holds (dataclasses included)."""
+    size, stack, seen = 0, [value], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        size += sys.getsizeof(item)
+        if isinstance(item, dict):
+            stack.extend([*item.keys(), *item.values()])
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif hasattr(item, "__dict__"):
+            stack.extend(vars(item).values())
+    return size
+
+
+def test_an_entry_weighs_about_what_it_holds(make_app: AppFactory, engine: Engine) -> None:
     app = make_app()
     allow = many_containers(COMPLIANT, 1, "a")
     deny = many_containers(TAG_ONLY, 1, "b", name="n" * 10_000)
     for body in (allow, deny):
-        answer(app.test_client(), body)  # warm: one-time costs
-        body["request"]["object"]["metadata"]["annotations"]["note"] += "!"  # a new key
-        retained = retained_by_a_review(app, body, allowed=body is allow)
-        weights = [entry[2] for entry in decisions_of(app)._items.values()]
-        assert retained / 2 <= weights[-1] <= retained * 3, (retained, weights[-1])
+        answer(app.test_client(), body)
+    (_, allowed, _), (_, denied, _) = decisions_of(app)._items.values()
+    listing = ("sha256:" + "1" * 64, engine.evaluate(document(1000)))  # 166 findings listed
+    assert sum(len(v.findings) for v in listing[1].violations) > 100
+    for kept in (allowed, denied, listing):
+        held = deep_size(kept) + 200  # its key and its place in the cache
+        assert held / 2 <= decision_weight(kept) <= held * 3, (held, decision_weight(kept))

@@ -99,3 +99,27 @@ def test_an_idle_connection_frees_its_socket_at_the_deadline(tls: Tls, tmp_path:
             # closed at 1 s idle, the closing handshake unanswered for 1 s more
             count = settle(worker, at_rest, seconds=8)
             assert count <= at_rest, f"{count} sockets 8 s after 20 idle connections ({at_rest})"
+
+
+def test_connections_stalled_in_their_body_make_room_past_the_cap(tls: Tls, tmp_path: Path) -> None:
+    """A connection whose body has not arrived is waiting on its client too: before, it
+    counted as busy, and ten of them (sent again at each 408) kept every new connection,
+    the API server's included, out of a worker capped at ten (a red-team run)."""
+    env = {"GATE_MAX_CONNECTIONS": "10", "GATE_BODY_TIMEOUT": "30"}
+    head = b"POST /validate HTTP/1.1\r\nHost: gate\r\nContent-Length: 100\r\n\r\n{"
+    with one_worker(tls, tmp_path, **env) as (gate, _), held(gate.port, tls.ca, 10) as stalled:
+        for connection in stalled:
+            connection.sendall(head)
+        time.sleep(0.5)  # each one's headers read, its body awaited
+        reply = gate.session.get(f"{gate.url}/healthz", timeout=10)  # a new connection
+        assert reply.json() == {"status": "ok"}
+        cut = 0
+        for connection in stalled:
+            connection.settimeout(0.2)
+            try:
+                cut += connection.recv(1) == b""
+            except (TimeoutError, ssl.SSLError):
+                continue
+            except OSError:
+                cut += 1
+        assert cut == 1, f"{cut} stalled connections closed for one new one"
