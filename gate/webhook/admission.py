@@ -24,7 +24,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 
 from gate.errors import InputError
-from gate.webhook.bridge import arrival
+from gate.webhook.asgi import arrival
 from gate.webhook.evaluator import ImageResult
 from gate.webhook.logging import log_decision
 from gate.webhook.outcome import Outcome, decide

@@ -27,7 +27,8 @@ from gate.reference import ImageRef
 from gate.webhook import admission, errors, health, metrics, mutate
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import CachedFacts, TTLCache
-from gate.webhook.evaluator import DECISIONS_MAX_BYTES, ImageEvaluator, Kept, Key, decision_weight
+from gate.webhook.decisions import DECISIONS_MAX_BYTES, Kept, Key, decision_weight
+from gate.webhook.evaluator import ImageEvaluator
 from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
 from gate.webhook.pinning import Resolver, shared_registry

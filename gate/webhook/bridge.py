@@ -13,6 +13,7 @@ the answer instead of a reset), 408 (too slow); the connection is closed after e
 
     >>> import asyncio
     >>> from concurrent.futures import ThreadPoolExecutor
+    >>> from gate.webhook.asgi import call
     >>> def hello(environ, start_response):
     ...     start_response("200 OK", [("Content-Type", "text/plain")])
     ...     return [environ["wsgi.input"].read()]
@@ -27,21 +28,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
-import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
+from gate.webhook.asgi import ARRIVED, Message, Receive, Send, environ
 from gate.webhook.connections import reading_body
 from gate.webhook.errors import HINTS
 
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Route = Callable[[str], bool]
@@ -49,9 +46,6 @@ DRAIN_SECONDS = 2.0
 BODIES_PER_WORKER = 4  # GATE_MAX_BODIES by default: this many bodies of GATE_MAX_BODY at once
 SMALL_BODY = 64 * 1024  # a body no larger is read whatever the others hold
 HTTP_VERSIONS = ("1.0", "1.1")
-ARRIVED = "gate.arrived"
-"""The WSGI environ key of the ``time.monotonic()`` at which the request's headers were
-complete: a review's time budget counts from there, its wait for a thread included."""
 
 
 class Refused(Exception):
@@ -195,45 +189,6 @@ class WsgiBridge:
         return status, encoded, content
 
 
-def arrival(env: Mapping[str, Any]) -> float:
-    """When the request in ``env`` arrived (:data:`ARRIVED`), or now for one that did not
-    come through the bridge (Flask's test client)."""
-    arrived = env.get(ARRIVED)
-    return arrived if isinstance(arrived, float) else time.monotonic()
-
-
-def environ(scope: Message, body: bytes) -> dict[str, Any]:
-    """The WSGI environ (PEP 3333) of an ASGI HTTP scope, with the body read in full."""
-    server = scope.get("server") or ("localhost", 80)
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": scope["method"],
-        "SCRIPT_NAME": "",
-        "PATH_INFO": scope["path"].encode("utf-8").decode("latin-1"),
-        "QUERY_STRING": scope["query_string"].decode("latin-1"),
-        "SERVER_NAME": str(server[0]),
-        "SERVER_PORT": str(server[1]),
-        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": scope.get("scheme", "http"),
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    if scope.get("client"):
-        env["REMOTE_ADDR"] = str(scope["client"][0])
-    for raw_name, raw_value in scope["headers"]:
-        name = raw_name.decode("latin-1").upper().replace("-", "_")
-        if name in ("CONTENT_LENGTH", "TRANSFER_ENCODING"):
-            continue  # the body is read: its length is below
-        key = name if name == "CONTENT_TYPE" else f"HTTP_{name}"
-        value = raw_value.decode("latin-1")
-        env[key] = f"{env[key]},{value}" if key in env else value
-    env["CONTENT_LENGTH"] = str(len(body))
-    return env
-
-
 def _content_length(scope: Message) -> int | None:
     for name, value in scope["headers"]:
         if name.lower() == b"content-length":
@@ -262,31 +217,3 @@ async def _drain(receive: Receive) -> None:
                 message = await receive()
                 if message["type"] == "http.disconnect" or not message.get("more_body"):
                     return
-
-
-def post_scope(path: str, headers: list[tuple[bytes, bytes]]) -> Message:
-    """The ASGI scope of an HTTP/1.1 ``POST path`` with ``headers`` (for tests)."""
-    return {
-        "type": "http",
-        "method": "POST",
-        "path": path,
-        "query_string": b"",
-        "http_version": "1.1",
-        "headers": headers,
-    }
-
-
-async def call(app: Callable[..., Awaitable[None]], body: bytes) -> list[Message]:
-    """``POST /`` with ``body`` through an ASGI ``app``: the messages it sent (for doctests)."""
-    scope = post_scope("/", [(b"content-length", b"%d" % len(body))])
-    incoming = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    return sent

@@ -7,10 +7,8 @@ facts must be fetched is a work item of its own on the pool, so a hanging regist
 a pool thread, never the response. The images at hand are taken one after another by one
 lane per CPU, the request's own thread being one (:meth:`ImageEvaluator._decide`); an
 evaluation of the policies stops at the deadline, so a pathological image cannot keep a
-thread. Decisions without errors are kept in ``decisions`` for its TTL, by a SHA-256 of
-(image, workload context) (:func:`decision_key`: 32 bytes, however large the object's
-annotations): a hit costs a lookup, not a thread hand-off. ``gate serve``'s cache weighs
-each entry (:func:`decision_weight`) and holds ``DECISIONS_MAX_BYTES`` in all.
+thread. Decisions without errors are kept in ``decisions`` for its TTL, under
+:func:`gate.webhook.decisions.decision_key`: a hit costs a lookup, not a thread hand-off.
 
     >>> from concurrent.futures import ThreadPoolExecutor
     >>> from gate.config import Settings
@@ -26,10 +24,7 @@ each entry (:func:`decision_weight`) and holds ``DECISIONS_MAX_BYTES`` in all.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -41,54 +36,15 @@ from typing import Any
 from gate.errors import GateError
 from gate.evaluate import evaluate_image
 from gate.facts.interface import FactSource
-from gate.policy.interface import Decision, Engine, Finding
+from gate.policy.interface import Decision, Engine
 from gate.reference import parse_reference
 from gate.webhook.attestation import AttestationRequirement
 from gate.webhook.cache import TimedOut, TTLCache
 from gate.webhook.cpus import available_cpus
+from gate.webhook.decisions import Kept, Key, decision_key
 from gate.webhook.workloads import Container
 
 log = logging.getLogger(__name__)
-Key = bytes  # SHA-256 of the image as written and the workload context (decision_key)
-Kept = tuple[str, Decision]  # a decision cache entry: the digest evaluated, the decision
-DECISIONS_MAX_BYTES = 32 * 1024 * 1024  # the decision cache's entries per worker, in all
-ENTRY_BYTES = 1024  # an entry's key, tuple, Decision and bookkeeping, besides its results
-RESULT_BYTES = 600  # a result's object and its fields, besides their texts
-# A scan finding a result lists: a dict of the schema's ten fields with keys of its own
-# (1,360 bytes each measured with tracemalloc; summing their sizes would cost 3 us each).
-FINDING_BYTES = 1400
-
-
-def decision_weight(kept: Kept) -> int:
-    """About the bytes a decision cache entry holds (an allow about 1 KB, each result
-    about 1.5 KB more): the sizes of its results' texts (which quote the image and the
-    container, as long as a direct client makes them), and ``FINDING_BYTES`` for each
-    scan finding they list. Under a microsecond for an allow."""
-    digest, decision = kept
-    weight = ENTRY_BYTES + sys.getsizeof(digest)
-    for result in (*decision.violations, *decision.warnings, *decision.exempted):
-        weight += RESULT_BYTES + sum(map(sys.getsizeof, _texts(result)))
-        weight += FINDING_BYTES * len(result.findings)
-    return weight
-
-
-def _texts(result: Finding) -> tuple[str, ...]:
-    return (
-        result.message,
-        result.image,
-        result.container,
-        result.platform,
-        result.reason,
-        result.title,
-        result.remediation,
-    )
-
-
-def decision_key(image: str, workload: Mapping[str, Any]) -> Key:
-    """The decision cache's key: everything the policies see of a container, as canonical
-    JSON, hashed, so that its size does not depend on the workload's."""
-    context = json.dumps([image, workload], sort_keys=True, default=str)  # ASCII only
-    return hashlib.sha256(context.encode()).digest()
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from gate.errors import ConfigError, GateError
 from gate.facts import parse_json
 from gate.policy.interface import Engine
 from gate.reference import validate_pattern
-from gate.webhook.bridge import arrival
+from gate.webhook.asgi import arrival
 from gate.webhook.outcome import fit_warnings
 from gate.webhook.pinning import Pin, Pinner, Resolver
 from gate.webhook.review import InvalidRequest, Review, ReviewError, parse_review, respond

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from gate.webhook.bridge import ARRIVED, Message, WsgiBridge, arrival, post_scope
+from gate.webhook.asgi import ARRIVED, Message, arrival, post_scope
+from gate.webhook.bridge import WsgiBridge
 from tests.webhook.conftest import AppFactory
 from tests.webhook.reviews import COMPLIANT, review, workload
 

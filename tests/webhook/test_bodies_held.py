@@ -19,7 +19,8 @@ import pytest
 
 from gate.config import Settings
 from gate.errors import ConfigError
-from gate.webhook.bridge import SMALL_BODY, Message, WsgiBridge, post_scope
+from gate.webhook.asgi import Message, post_scope
+from gate.webhook.bridge import SMALL_BODY, WsgiBridge
 from gate.webhook.settings import WebhookSettings
 from tests.conftest import require_module
 from tests.webhook.reviews import COMPLIANT, review, workload

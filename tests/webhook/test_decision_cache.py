@@ -14,7 +14,7 @@ from flask import Flask
 from bench.eval import document
 from gate.policy.interface import Engine
 from gate.webhook.cache import TTLCache
-from gate.webhook.evaluator import DECISIONS_MAX_BYTES, decision_key, decision_weight
+from gate.webhook.decisions import DECISIONS_MAX_BYTES, decision_key, decision_weight
 from gate.webhook.state import WebhookState
 from tests.webhook.conftest import AppFactory, answer
 from tests.webhook.reviews import COMPLIANT, TAG_ONLY, review, workload

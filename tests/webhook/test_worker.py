@@ -31,7 +31,9 @@ def test_a_full_collection_no_longer_walks_the_loaded_app(make_app: AppFactory) 
     assert walked_after < walked_before / 20
 
 
-@pytest.mark.parametrize("name", ["gate.webhook.bridge", "gate.webhook.connections"])
+@pytest.mark.parametrize(
+    "name", ["gate.webhook.asgi", "gate.webhook.bridge", "gate.webhook.connections"]
+)
 def test_the_usage_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
