@@ -20,7 +20,7 @@ import pytest
 from gate.config import Settings
 from gate.errors import ConfigError
 from gate.webhook.asgi import Message, post_scope
-from gate.webhook.bridge import SMALL_BODY, WsgiBridge
+from gate.webhook.bridge import BODY_OVERHEAD, SMALL_BODY, SMALL_RESERVE, WsgiBridge
 from gate.webhook.settings import WebhookSettings
 from tests.conftest import require_module
 from tests.webhook.reviews import COMPLIANT, review, workload
@@ -67,16 +67,17 @@ class Client:
         return int(self.sent[0]["status"]) if self.sent else 0
 
 
-def test_bodies_past_the_limit_get_503_and_small_ones_are_still_read() -> None:
+def test_bodies_past_the_limit_get_503_and_small_ones_have_a_reserve() -> None:
+    charged = LARGE + BODY_OVERHEAD  # what a large body costs the worker while it is read
     bridge = WsgiBridge(
-        echo, ThreadPoolExecutor(2), max_body=200_000, max_bodies=2 * LARGE + 10, body_timeout=10
+        echo, ThreadPoolExecutor(2), max_body=200_000, max_bodies=2 * charged + 10, body_timeout=10
     )
 
     async def scenario() -> None:
         stalled = [Client(bridge, LARGE) for _ in range(2)]
         tasks = [asyncio.create_task(c.run()) for c in stalled]
         await asyncio.sleep(0.1)
-        assert bridge.held == 2 * LARGE
+        assert bridge.held == 2 * charged
         refused = Client(bridge, LARGE)
         small = Client(bridge, SMALL_BODY - 1)
         small.finish.set()
@@ -84,6 +85,16 @@ def test_bodies_past_the_limit_get_503_and_small_ones_are_still_read() -> None:
         assert refused.status == 503, refused.sent
         assert b"GATE_MAX_BODIES" in refused.sent[1]["body"]
         assert small.status == 200 and small.sent[1]["body"] == b"%d" % SMALL_BODY
+        # small bodies that stall fill the reserve, and no more: the memory stays bounded
+        fits = SMALL_RESERVE // (SMALL_BODY + BODY_OVERHEAD)
+        smalls = [Client(bridge, SMALL_BODY) for _ in range(fits + 5)]
+        small_tasks = [asyncio.create_task(c.run()) for c in smalls]
+        await asyncio.sleep(0.2)
+        assert sum(c.status == 503 for c in smalls) == 5
+        assert bridge.held <= bridge.max_bodies + SMALL_RESERVE
+        for client in smalls:
+            client.finish.set()
+        await asyncio.wait_for(asyncio.gather(*small_tasks), 5)
         for client in stalled:
             client.finish.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 5)
