@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from gate.webhook.logsize import LINE_BYTES, clip, fit_decision
+from gate.webhook.logsize import LINE_BYTES, clip, fit_decision, one_line
 
 if TYPE_CHECKING:
     from gate.webhook.evaluator import ImageResult
@@ -48,7 +48,7 @@ class JsonFormatter(logging.Formatter):
             line.update(fields)
         if record.exc_info:
             line["stack_trace"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        return one_line(json.dumps(line, default=str, ensure_ascii=False))
 
 
 def configure_logging(level: str, *, stream: TextIO | None = None) -> logging.Logger:

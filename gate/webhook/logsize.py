@@ -31,9 +31,23 @@ TEXT_CHARS = 500
 NAME_CHARS = 256
 
 
+# Characters that JSON leaves as they are and that some readers take for the end of a
+# line (Python's str.splitlines, JavaScript): escaped, so that a line stays one line
+# whatever the image or name it quotes.
+LINE_BREAKS = "\x85\u2028\u2029"  # (JSON escapes every control character below 0x20)
+
+
+def one_line(text: str) -> str:
+    """``text`` (JSON) with :data:`LINE_BREAKS` written as escapes."""
+    for c in LINE_BREAKS:
+        if c in text:
+            text = text.replace(c, f"\\u{ord(c):04x}")
+    return text
+
+
 def size(fields: dict[str, Any]) -> int:
     """Bytes of ``fields`` as the JSON formatter writes them (UTF-8, not ASCII-escaped)."""
-    return len(json.dumps(fields, default=str, ensure_ascii=False).encode())
+    return len(one_line(json.dumps(fields, default=str, ensure_ascii=False)).encode())
 
 
 def clip(text: str, limit: int) -> str:

@@ -109,3 +109,13 @@ def test_gunicorn_logs_are_json_too() -> None:
     config = gunicorn_log_config("info")
     assert config["formatters"]["json"]["()"] is JsonFormatter
     assert config["loggers"]["gunicorn.error"]["level"] == "INFO"
+
+
+def test_a_log_line_stays_one_line_for_every_reader() -> None:
+    """JSON leaves U+0085, U+2028 and U+2029 as they are, and Python's splitlines (or a
+    JavaScript reader) ends a line at each: a quoted image could cut a decision line."""
+    record = logging.LogRecord("gate.decision", logging.WARNING, "", 0, "deny", None, None)
+    record.fields = {"image": "gcr.io/p/a\u2028b\x85c\u2029:1", "uid": "u\n1"}
+    line = JsonFormatter().format(record)
+    assert len(line.splitlines()) == 1 and "\\u2028" in line and "\\u0085" in line
+    assert json.loads(line)["image"] == "gcr.io/p/a\u2028b\x85c\u2029:1"
