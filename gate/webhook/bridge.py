@@ -39,16 +39,13 @@ from typing import Any
 from gate.webhook.asgi import ARRIVED, Message, Receive, Send, environ
 from gate.webhook.connections import reading_body
 from gate.webhook.errors import HINTS
+from gate.webhook.settings import BODY_OVERHEAD
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 Route = Callable[[str], bool]
 DRAIN_SECONDS = 2.0
 BODIES_PER_WORKER = 4  # GATE_MAX_BODIES by default: this many bodies of GATE_MAX_BODY at once
-# What a body costs a worker besides its bytes while it is read: the stream's and h11's
-# buffers keep their capacity, and TLS its records (measured: 900 connections stalled in
-# a 64 KiB body held 292 KB each more than 900 idle ones). Each body is charged this too.
-BODY_OVERHEAD = 224 * 1024
 SMALL_BODY = 64 * 1024  # a body no larger may also use SMALL_RESERVE past the limit
 SMALL_RESERVE = 16 * 1024 * 1024
 HTTP_VERSIONS = ("1.0", "1.1")

@@ -201,12 +201,9 @@ class ImageEvaluator:
             )
         for error in decision.errors:
             self.on_error(error.kind)
-        self._keep(key, digest, decision)
-        return ImageResult(tuple(group), image, digest, decision)
-
-    def _keep(self, key: Key, digest: str, decision: Decision) -> None:
         if not decision.errors:
             self.decisions.put(key, (digest, decision))
+        return ImageResult(tuple(group), image, digest, decision)
 
     def _timeout(self, image: str) -> Decision:
         error = TimedOut(
