@@ -48,6 +48,16 @@ class Connection(TCPServer):
         _current.set(self)  # the app's tasks start from this one, and see it
         await super().run()
 
+    async def _read_data(self) -> None:
+        try:
+            await super()._read_data()
+        finally:
+            # Nothing more will be read, so nothing is left to time out as idle. hypercorn
+            # stops its idle timer only once its task group has ended, and the task group
+            # waits for that timer: a connection its client had left, or that was dropped,
+            # kept its socket and buffers until the keep-alive timeout.
+            await self.idle_task.stop()
+
     async def protocol_send(self, event: Event) -> None:
         if isinstance(event, Updated):
             self.waiting_since = time.monotonic() if event.idle else None
@@ -58,6 +68,14 @@ class Connection(TCPServer):
         client, so no answer is lost, and a client that never answers the handshake (an
         attacker holding connections) cannot keep the socket open after it is dropped."""
         self.writer.transport.abort()
+
+    def release(self) -> None:
+        """Drop what ties a finished connection into reference cycles (its protocol calls
+        back into it, and so does its task group), so that its buffers go as soon as it
+        ends. Python's cyclic collector would free them too, but its full collections are
+        rare: after a flood of connections a worker held 340 MB of them for minutes."""
+        for name in ("protocol", "_task_group"):
+            vars(self).pop(name, None)
 
 
 class Connections:

@@ -18,6 +18,9 @@ clients from holding anything that matters:
   worker. A new connection past it closes the one that has waited longest for a request
   (idle keep-alive or stalled in its headers, closed at once, without TLS's closing
   handshake); only when every connection is busy with a request is the new one refused.
+- **memory**: a finished connection's buffers go when it ends (not at hypercorn's idle
+  timer or Python's next full collection), and what the heap then holds free is given
+  back to the system (:mod:`gate.webhook.heap`).
 
     $ gate serve --tls-cert tls.crt --tls-key tls.key      # gunicorn_options() picks GateWorker
 """
@@ -41,11 +44,16 @@ from hypercorn.config import Config
 from gate.config import Settings
 from gate.webhook.bridge import Route, WsgiBridge
 from gate.webhook.connections import Connection, Connections, serve_http1_only
+from gate.webhook.heap import HeapTrimmer
 from gate.webhook.settings import port_of
 from gate.webhook.tls import serving_context
 
 log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0
+# In normal service a worker's heap holds a few MB free; a flood of connections leaves
+# hundreds (gate.webhook.heap).
+TRIM_EVERY_SECONDS = 2.0
+TRIM_OVER_BYTES = 32 << 20
 
 
 class GateWorker(Worker):  # type: ignore[misc]
@@ -55,6 +63,9 @@ class GateWorker(Worker):  # type: ignore[misc]
         serve_http1_only()
         frozen = freeze_startup_objects()
         log.info("gate worker %d: %d objects of the loaded app frozen", os.getpid(), frozen)
+        trimmer = HeapTrimmer.for_this_process(every=TRIM_EVERY_SECONDS, over=TRIM_OVER_BYTES)
+        if trimmer is not None:
+            trimmer.start()
         settings: Settings = self.app.settings
         try:
             import uvloop
@@ -103,6 +114,7 @@ class GateWorker(Worker):  # type: ignore[misc]
                     await connection
                 finally:
                     connections.open.discard(connection)
+                    connection.release()
 
             secure = tls if not on_metrics else None
             servers.append(

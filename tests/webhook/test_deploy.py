@@ -187,6 +187,13 @@ def test_the_deployment_serves_the_new_way_with_its_limits(
     for name in ("GATE_HEADER_TIMEOUT", "GATE_BODY_TIMEOUT"):
         assert 0 < float(env[name]) <= 10, name
     assert int(env["GATE_MAX_CONNECTIONS"]) >= 100
+    # docs/webhook.md, "Memory": a worker needs about 200 MB besides its connections
+    # (the policies of each evaluation thread, the caches, bodies), and a connection up to
+    # about 0.4 MB while it carries a body; the arbiter about 64 MB.
+    workers, connections = int(env["GATE_WORKERS"]), int(env["GATE_MAX_CONNECTIONS"])
+    needed = workers * (200 + 0.4 * connections) + 64
+    limit = mebibytes(gate["resources"]["limits"]["memory"]) * 1.048576
+    assert needed <= limit, f"{needed:.0f} MB needed in a flood of connections, {limit:.0f} allowed"
     assert int(env["GATE_BIND"].rsplit(":", 1)[1]) == container_port(objects, "https")
     metrics = container_port(objects, "metrics")
     assert int(env["GATE_METRICS_BIND"].rsplit(":", 1)[1]) == metrics
@@ -281,3 +288,9 @@ def test_make_certs_by_hand(tmp_path: Path) -> None:
         [str(script), str(tmp_path)], check=True, env=env, capture_output=True, timeout=60
     )
     assert ca.read_bytes() == first_ca  # a renewal keeps the CA, so the caBundle stays valid
+
+
+def mebibytes(quantity: str) -> float:
+    """A Kubernetes memory quantity in Mi or Gi, in MiB."""
+    units = {"Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]

@@ -32,7 +32,8 @@ def test_a_full_collection_no_longer_walks_the_loaded_app(make_app: AppFactory) 
 
 
 @pytest.mark.parametrize(
-    "name", ["gate.webhook.asgi", "gate.webhook.bridge", "gate.webhook.connections"]
+    "name",
+    ["gate.webhook.asgi", "gate.webhook.bridge", "gate.webhook.connections", "gate.webhook.heap"],
 )
 def test_the_usage_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
