@@ -73,7 +73,7 @@ class Connection(TCPServer):
         """Drop what ties a finished connection into reference cycles (its protocol calls
         back into it, and so does its task group), so that its buffers go as soon as it
         ends. Python's cyclic collector would free them too, but its full collections are
-        rare: after a flood of connections a worker held 340 MB of them for minutes."""
+        rare: 10 s after a flood of connections a worker still held 344 MB of them."""
         for name in ("protocol", "_task_group"):
             vars(self).pop(name, None)
 

@@ -3,7 +3,7 @@
 glibc returns memory to the system only from the top of its heap: what is freed below a
 block still in use stays resident. A flood of connections that each send part of a body
 (every one refused, or shed) leaves a worker's heap holding hundreds of MB freed this way
-(docs/webhook.md, "Serving"). :class:`HeapTrimmer` looks every few seconds at how much the
+(docs/webhook.md, "Memory"). :class:`HeapTrimmer` looks every few seconds at how much the
 heap holds free (``mallinfo2``) and, past ``over`` bytes, asks glibc to give the freed
 pages back (``malloc_trim``): a few milliseconds after a flood, nothing in normal service,
 where the heap holds a few MB free. Where the C library is not glibc 2.33 or later, it does
