@@ -19,7 +19,6 @@ nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import threading
@@ -61,7 +60,7 @@ class Glibc:
     def load(cls) -> Glibc | None:
         """glibc with ``mallinfo2`` (2.33 or later), or None (musl, macOS, older glibc)."""
         try:
-            return cls(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"))
+            return cls(ctypes.CDLL("libc.so.6"))  # glibc's soname; no ldconfig run to find it
         except (OSError, AttributeError):
             return None
 
