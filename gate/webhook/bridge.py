@@ -150,7 +150,8 @@ class WsgiBridge:
             chunk = message.get("body", b"")
             if hold.size + len(chunk) > self.max_body:
                 raise self._too_large()
-            charge = len(chunk) + (BODY_OVERHEAD if not hold.charged else 0)
+            # a request without a body (a GET) has no body's buffers to charge
+            charge = len(chunk) + (BODY_OVERHEAD if chunk and not hold.charged else 0)
             if self._past_limit(hold.size + len(chunk), charge):
                 raise self._full()
             self.held += charge

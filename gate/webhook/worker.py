@@ -14,6 +14,8 @@ clients from holding anything that matters:
   asyncio's default.
 - **body**: complete ``GATE_BODY_TIMEOUT`` seconds after the headers, at most
   ``GATE_MAX_BODY`` bytes (the bridge).
+- **answer**: each write of it taken by the client within ``GATE_BODY_TIMEOUT`` seconds, or
+  the connection is dropped; what a client pipelined is dropped once its connection is.
 - **connections** (:mod:`gate.webhook.connections`): at most ``GATE_MAX_CONNECTIONS`` per
   worker. A new connection past it closes the one that has waited longest for a request
   (idle keep-alive or stalled in its headers, closed at once, without TLS's closing
@@ -107,7 +109,14 @@ class GateWorker(Worker):  # type: ignore[misc]
                     writer.close()
                     return
                 connection = Connection(
-                    app, asyncio.get_running_loop(), config, context, {}, reader, writer
+                    app,
+                    asyncio.get_running_loop(),
+                    config,
+                    context,
+                    {},
+                    reader,
+                    writer,
+                    write_timeout=webhook.body_timeout,
                 )
                 connections.open.add(connection)
                 try:

@@ -68,6 +68,18 @@ def child_pids(parent: int) -> list[int]:
     return found
 
 
+def sockets(pid: int) -> int:
+    """How many sockets the process has open."""
+    folder = Path(f"/proc/{pid}/fd")
+    count = 0
+    for entry in folder.iterdir():
+        try:
+            count += os.readlink(entry).startswith("socket:")
+        except OSError:  # closed while we looked
+            continue
+    return count
+
+
 class ServedGate:
     def __init__(
         self,

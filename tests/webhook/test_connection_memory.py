@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
 import ssl
+import struct
 import subprocess
 import sys
 import time
@@ -25,7 +28,7 @@ from hypercorn.asyncio.tcp_server import TCPServer
 from gate.webhook.connections import Connection
 from gate.webhook.heap import MIB, Glibc, HeapTrimmer
 from tests.conftest import require_module
-from tests.webhook.server import ServedGate, child_pids, make_tls
+from tests.webhook.server import ServedGate, child_pids, make_tls, sockets
 
 require_module("trustme")
 
@@ -138,3 +141,65 @@ def test_the_trimmer_leaves_a_heap_with_little_free_alone() -> None:
     libc = Glibc.load()
     assert libc is not None
     assert HeapTrimmer(libc, every=1.0, over=1 << 40).check() is None
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pipelining(port: int, ca: Path, requests: int, receive_buffer: int = 0) -> ssl.SSLSocket:
+    """A connection that pipelines ``requests`` GETs of /openapi.json (about 17 KB each to
+    answer) and reads none of the answers; a small receive window when asked."""
+    context = ssl.create_default_context(cafile=str(ca))
+    raw = socket.socket()
+    if receive_buffer:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)  # loopback's is 64 KiB
+    raw.connect(("127.0.0.1", port))
+    connection = context.wrap_socket(raw, server_hostname="127.0.0.1")
+    connection.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: gate\r\n\r\n" * requests)
+    return connection
+
+
+def test_requests_pipelined_by_a_client_that_left_are_dropped(tmp_path: Path) -> None:
+    """hypercorn went on to the next pipelined request after every failed write: 60 such
+    clients took a worker from 128 MB to 1.1 GB and a whole core (a red-team run)."""
+    tls = make_tls(tmp_path)
+    with ServedGate(tls, workers=1, env={"GATE_LOG_LEVEL": "ERROR"}) as gate:
+        (worker,) = child_pids(gate.pid)
+        at_rest = rss_mib(worker)
+        clients = [pipelining(gate.port, tls.ca, 990) for _ in range(20)]
+        time.sleep(0.5)  # the server has read what they pipelined
+        spent = cpu_seconds(worker)
+        for client in clients:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # a reset: every answer from now on fails
+        time.sleep(5)
+        spent, now = cpu_seconds(worker) - spent, rss_mib(worker)
+        assert gate.session.get(f"{gate.url}/healthz", timeout=10).json() == {"status": "ok"}
+    assert now <= at_rest + 60, f"{now:.0f} MB 5 s after the clients left ({at_rest:.0f} at rest)"
+    assert spent < 2.5, f"{spent:.1f} s of CPU in the 5 s after the clients left"
+
+
+def test_a_client_that_does_not_take_its_answers_is_dropped(tmp_path: Path) -> None:
+    """No timer ran while an answer was written: a client with a small receive window that
+    pipelined requests and read nothing held its connection, and its request's share of
+    GATE_MAX_BODIES, for as long as it liked (365 of them got every review answered 503)."""
+    tls = make_tls(tmp_path)
+    env = {"GATE_BODY_TIMEOUT": "1", "GATE_LOG_LEVEL": "ERROR"}
+    with ServedGate(tls, workers=1, env=env) as gate:
+        gate.session.close()
+        (worker,) = child_pids(gate.pid)
+        time.sleep(0.5)
+        at_rest = sockets(worker)
+        client = pipelining(gate.port, tls.ca, 100, receive_buffer=4096)
+        try:
+            time.sleep(0.5)
+            assert sockets(worker) == at_rest + 1  # its answers are being written
+            deadline = time.monotonic() + 6
+            while sockets(worker) > at_rest and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert sockets(worker) == at_rest, "the connection was still open 6 s later"
+        finally:
+            client.close()

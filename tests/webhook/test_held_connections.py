@@ -7,7 +7,6 @@ however many of them are held (before, it waited out gunicorn's 20 s graceful ti
 
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import time
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_module
-from tests.webhook.server import ServedGate, Tls, child_pids, make_tls
+from tests.webhook.server import ServedGate, Tls, child_pids, make_tls, sockets
 
 require_module("trustme")
 
@@ -26,18 +25,6 @@ require_module("trustme")
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
     return make_tls(tmp_path_factory.mktemp("tls"))
-
-
-def sockets(pid: int) -> int:
-    """How many sockets the process has open."""
-    folder = Path(f"/proc/{pid}/fd")
-    count = 0
-    for entry in folder.iterdir():
-        try:
-            count += os.readlink(entry).startswith("socket:")
-        except OSError:  # closed while we looked
-            continue
-    return count
 
 
 @contextmanager
