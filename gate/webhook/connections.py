@@ -97,6 +97,15 @@ class Connection(TCPServer):
         rare: 10 s after a flood of connections a worker still held 344 MB of them."""
         for name in ("protocol", "_task_group"):
             vars(self).pop(name, None)
+        # A connection that ended in an error (reset, TLS close unanswered) keeps it in its
+        # stream's close waiter; re-raised by wait_closed, its traceback holds the frames
+        # that hold the stream: a cycle through the TLS buffers (a red-team run: 108 MB of
+        # them 37 s after 900 connections were cut off in their headers).
+        waiter = getattr(getattr(self.writer, "_protocol", None), "_closed", None)
+        if isinstance(waiter, asyncio.Future) and waiter.done() and not waiter.cancelled():
+            error = waiter.exception()
+            if error is not None:
+                error.__traceback__ = None
 
 
 class Connections:

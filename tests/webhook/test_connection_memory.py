@@ -90,6 +90,46 @@ def test_a_worker_gives_back_what_a_flood_of_connections_took(tmp_path: Path) ->
     )
 
 
+def cut_off(port: int, ca: Path, clients: int, hold: float) -> None:
+    """``clients`` connections that each send a request with 15 KiB of headers, read its
+    answer, send another cut off before the end of its headers, and close ``hold``
+    seconds later, never answering TLS's closing handshake: the server has closed them
+    for time meanwhile, and its wait for the client's close has run out."""
+    context = ssl.create_default_context(cafile=str(ca))
+    padding = "".join(f"X-Pad-{i}: {'a' * 480}\r\n" for i in range(32))
+    request = f"GET /healthz HTTP/1.1\r\nHost: gate\r\n{padding}".encode()
+    held = []
+    try:
+        for _ in range(clients):
+            connection = context.wrap_socket(
+                socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1"
+            )
+            held.append(connection)
+            connection.sendall(request + b"\r\n")
+            connection.recv(4096)
+            connection.sendall(request)
+        time.sleep(hold)
+    finally:
+        for connection in held:
+            connection.close()
+
+
+def test_connections_that_end_in_an_error_leave_no_cycles(tmp_path: Path) -> None:
+    """A connection that ended in an error kept it in its stream's close waiter, with a
+    traceback whose frames held the stream and its TLS buffers: a cycle that only a full
+    collection frees (a red-team run: 108 MB above rest 37 s after 900 of them)."""
+    tls = make_tls(tmp_path)
+    env = {"GATE_HEADER_TIMEOUT": "1", "GATE_LOG_LEVEL": "ERROR"}
+    with ServedGate(tls, workers=1, env=env) as gate:
+        (worker,) = child_pids(gate.pid)
+        at_rest = rss_mib(worker)
+        cut_off(gate.port, tls.ca, 900, hold=4)
+        deadline = time.monotonic() + 10
+        while (now := rss_mib(worker)) > at_rest + 45 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert now <= at_rest + 45, f"{now:.0f} MB 10 s after 900 connections ({at_rest:.0f} at rest)"
+
+
 def test_the_hypercorn_internals_gate_relies_on_are_there() -> None:
     """hypercorn is pinned (0.18.0); these are what gate's Connection overrides and clears."""
     assert Connection.__bases__ == (TCPServer,)
