@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from hypercorn.asyncio.tcp_server import TCPServer
+from hypercorn.protocol.h11 import H11Protocol
 
 from gate.webhook.connections import Connection
 from gate.webhook.heap import MIB, Glibc, HeapTrimmer
@@ -137,6 +138,11 @@ def test_the_hypercorn_internals_gate_relies_on_are_there() -> None:
     assert "idle_task" in TCPServer.__init__.__code__.co_names, "TCPServer has no idle_task"
     run = set(TCPServer.run.__code__.co_names)
     assert {"protocol", "_task_group"} <= run, "TCPServer.run no longer sets these"
+    assert callable(getattr(TCPServer, "_close", None)), "TCPServer._close is gone"
+    for name in ("_send_h11_event", "_maybe_recycle", "_close_stream", "handle"):
+        assert callable(getattr(H11Protocol, name, None)), f"H11Protocol.{name} is gone"
+    assert "can_read" in H11Protocol.__init__.__code__.co_names
+    assert "_closed" in asyncio.StreamReaderProtocol.__init__.__code__.co_names
 
 
 FRAGMENTED = """
