@@ -6,8 +6,8 @@ in its headers) and since when the bridge has waited for its request's body
 waited longest for a request, or else the one that has waited longest for a body; only
 when every connection has a whole request in flight is the new one refused. A connection
 shed this way is aborted: it is waiting on its client, so no answer is lost, and a client
-that never answers TLS's closing handshake keeps no socket. :func:`serve_http1_only` keeps every
-connection on HTTP/1.1, where these limits hold.
+that never answers TLS's closing handshake keeps no socket. :mod:`gate.webhook.http1`
+keeps every connection on HTTP/1.1, where these limits hold.
 
     >>> connections = Connections(limit=1000)
     >>> connections.make_room()  # below the cap: nothing to close
@@ -26,11 +26,8 @@ from contextvars import ContextVar
 from operator import attrgetter
 from typing import Any
 
-import h11
-import hypercorn.protocol
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.events import Closed, Event, RawData, Updated
-from hypercorn.protocol.h11 import H11Protocol
 
 log = logging.getLogger(__name__)
 WARN_EVERY_SECONDS = 10.0
@@ -159,46 +156,3 @@ def reading_body() -> Iterator[None]:
         yield
     finally:
         connection.reading_since = None
-
-
-class Http1Only(H11Protocol):
-    """hypercorn's HTTP/1.1 handler, without its ways into HTTP/2.
-
-    hypercorn switches a connection to HTTP/2 on the prior-knowledge preface
-    (``PRI * HTTP/2.0``) and on ``Upgrade: h2c``, whatever ALPN chose. Its HTTP/2 keeps a
-    connection through a stream's 408 and lets one connection stall or flood many streams,
-    past every limit of the HTTP/1.1 path (docs/webhook.md, "Serving"). The upgrade is
-    ignored here (a server may, RFC 9110 7.8) and the preface is an HTTP/2.0 request that
-    the bridge refuses with 505.
-    """
-
-    lost = False  # the connection is over: nothing more is read from it or written to it
-
-    async def _check_protocol(self, event: h11.Request) -> None:
-        return None
-
-    async def handle(self, event: Event) -> None:
-        if isinstance(event, Closed):
-            self.lost = True
-        await super().handle(event)
-
-    async def _send_h11_event(self, event: Any) -> None:
-        if not self.lost:
-            await super()._send_h11_event(event)
-
-    async def _maybe_recycle(self) -> None:
-        """Once the connection is lost, the requests its client pipelined are dropped, not
-        served one after another: hypercorn went on to the next one after every failed
-        write, so 60 clients that pipelined 990 requests each and then reset took a worker
-        from 128 MB to 1.1 GB and a whole core (a red-team run)."""
-        if not self.lost:
-            await super()._maybe_recycle()
-            return
-        await self._close_stream()
-        self.connection = h11.Connection(h11.SERVER)  # nothing buffered: reading stops
-        await self.can_read.set()
-
-
-def serve_http1_only() -> None:
-    """Make hypercorn's connections in this process HTTP/1.1 only (see :class:`Http1Only`)."""
-    hypercorn.protocol.H11Protocol = Http1Only  # type: ignore[attr-defined]

@@ -45,8 +45,9 @@ from hypercorn.config import Config
 
 from gate.config import Settings
 from gate.webhook.bridge import Route, WsgiBridge
-from gate.webhook.connections import Connection, Connections, serve_http1_only
+from gate.webhook.connections import Connection, Connections
 from gate.webhook.heap import HeapTrimmer
+from gate.webhook.http1 import serve_http1_only
 from gate.webhook.settings import port_of
 from gate.webhook.tls import serving_context
 

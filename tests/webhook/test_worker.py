@@ -33,7 +33,13 @@ def test_a_full_collection_no_longer_walks_the_loaded_app(make_app: AppFactory) 
 
 @pytest.mark.parametrize(
     "name",
-    ["gate.webhook.asgi", "gate.webhook.bridge", "gate.webhook.connections", "gate.webhook.heap"],
+    [
+        "gate.webhook.asgi",
+        "gate.webhook.bridge",
+        "gate.webhook.connections",
+        "gate.webhook.heap",
+        "gate.webhook.http1",
+    ],
 )
 def test_the_usage_examples(name: str) -> None:
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
