@@ -45,7 +45,10 @@ class Connection(TCPServer):
 
     async def run(self) -> None:
         _current.set(self)  # the app's tasks start from this one, and see it
-        await super().run()
+        try:
+            await super().run()
+        finally:
+            self.release()
 
     async def _read_data(self) -> None:
         try:

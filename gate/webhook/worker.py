@@ -124,7 +124,6 @@ class GateWorker(Worker):  # type: ignore[misc]
                     await connection
                 finally:
                     connections.open.discard(connection)
-                    connection.release()
 
             secure = tls if not on_metrics else None
             servers.append(

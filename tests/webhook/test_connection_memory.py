@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import ssl
 import struct
@@ -26,6 +25,7 @@ from pathlib import Path
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.protocol.h11 import H11Protocol
 
+from bench.admission import cpu_seconds, rss_mb
 from gate.webhook.connections import Connection
 from gate.webhook.heap import MIB, Glibc, HeapTrimmer
 from tests.conftest import require_module
@@ -34,13 +34,6 @@ from tests.webhook.server import ServedGate, child_pids, make_tls, sockets
 require_module("trustme")
 
 BODY = 64 * 1024
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError(f"no VmRSS for {pid}")
 
 
 async def flood(port: int, ca: Path, clients: int, waves: int) -> int:
@@ -77,11 +70,11 @@ def test_a_worker_gives_back_what_a_flood_of_connections_took(tmp_path: Path) ->
     env = {"GATE_HEADER_TIMEOUT": "30", "GATE_BODY_TIMEOUT": "30", "GATE_LOG_LEVEL": "INFO"}
     with ServedGate(tls, workers=1, env=env, log=tmp_path / "gate.log") as gate:
         (worker,) = child_pids(gate.pid)
-        at_rest = rss_mib(worker)
+        at_rest = rss_mb(worker)
         refused = asyncio.run(flood(gate.port, tls.ca, clients=300, waves=4))
-        after_flood = rss_mib(worker)
+        after_flood = rss_mb(worker)
         deadline = time.monotonic() + 10
-        while (now := rss_mib(worker)) > at_rest + 60 and time.monotonic() < deadline:
+        while (now := rss_mb(worker)) > at_rest + 60 and time.monotonic() < deadline:
             time.sleep(0.5)
         assert gate.session.get(f"{gate.url}/healthz", timeout=10).json() == {"status": "ok"}
     assert refused > 0  # the flood went past GATE_MAX_BODIES, as an attacker's would
@@ -123,10 +116,10 @@ def test_connections_that_end_in_an_error_leave_no_cycles(tmp_path: Path) -> Non
     env = {"GATE_HEADER_TIMEOUT": "1", "GATE_LOG_LEVEL": "ERROR"}
     with ServedGate(tls, workers=1, env=env) as gate:
         (worker,) = child_pids(gate.pid)
-        at_rest = rss_mib(worker)
+        at_rest = rss_mb(worker)
         cut_off(gate.port, tls.ca, 900, hold=4)
         deadline = time.monotonic() + 10
-        while (now := rss_mib(worker)) > at_rest + 45 and time.monotonic() < deadline:
+        while (now := rss_mb(worker)) > at_rest + 45 and time.monotonic() < deadline:
             time.sleep(0.5)
     assert now <= at_rest + 45, f"{now:.0f} MB 10 s after 900 connections ({at_rest:.0f} at rest)"
 
@@ -189,11 +182,6 @@ def test_the_trimmer_leaves_a_heap_with_little_free_alone() -> None:
     assert HeapTrimmer(libc, every=1.0, over=1 << 40).check() is None
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def pipelining(port: int, ca: Path, requests: int, receive_buffer: int = 0) -> ssl.SSLSocket:
     """A connection that pipelines ``requests`` GETs of /openapi.json (about 17 KB each to
     answer) and reads none of the answers; a small receive window when asked."""
@@ -214,15 +202,15 @@ def test_requests_pipelined_by_a_client_that_left_are_dropped(tmp_path: Path) ->
     tls = make_tls(tmp_path)
     with ServedGate(tls, workers=1, env={"GATE_LOG_LEVEL": "ERROR"}) as gate:
         (worker,) = child_pids(gate.pid)
-        at_rest = rss_mib(worker)
+        at_rest = rss_mb(worker)
         clients = [pipelining(gate.port, tls.ca, 990) for _ in range(20)]
         time.sleep(0.5)  # the server has read what they pipelined
-        spent = cpu_seconds(worker)
+        spent = cpu_seconds([worker])
         for client in clients:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             client.close()  # a reset: every answer from now on fails
         time.sleep(5)
-        spent, now = cpu_seconds(worker) - spent, rss_mib(worker)
+        spent, now = cpu_seconds([worker]) - spent, rss_mb(worker)
         assert gate.session.get(f"{gate.url}/healthz", timeout=10).json() == {"status": "ok"}
     assert now <= at_rest + 60, f"{now:.0f} MB 5 s after the clients left ({at_rest:.0f} at rest)"
     assert spent < 2.5, f"{spent:.1f} s of CPU in the 5 s after the clients left"
