@@ -5,19 +5,23 @@ reviews (hypothesis); a registry that hangs; certificate rotation; plain HTTP on
 from __future__ import annotations
 
 import json
+import os
+import select
 import socket
 import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import require_module
+from gate.webhook.tls import build_context
+from tests.conftest import require_module, require_tool
 from tests.webhook.reviews import (
     COMPLIANT,
     KINDS,
@@ -117,6 +121,42 @@ def test_each_worker_freezes_the_app_it_loaded(served: ServedGate) -> None:
 def test_an_untrusted_client_cannot_connect(served: ServedGate) -> None:
     with pytest.raises(requests.exceptions.SSLError):
         requests.get(f"{served.url}/healthz", timeout=10)
+
+
+def test_a_client_cannot_renegotiate(served: ServedGate, tls: Tls) -> None:
+    """A TLS 1.2 client asking for a new handshake on its connection (with an RSA key, each
+    costs the server far more than the client) gets a no_renegotiation alert; gate serves on."""
+    assert build_context(str(tls.cert), str(tls.key)).options & ssl.OP_NO_RENEGOTIATION
+    command = [require_tool("openssl"), "s_client", "-tls1_2", "-CAfile", str(tls.ca)]
+    with subprocess.Popen(
+        [*command, "-connect", f"127.0.0.1:{served.port}"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as client:
+        assert client.stdin is not None and client.stdout is not None
+        handshake = _read_until(client.stdout, "Verify return code")
+        client.stdin.write(b"R\n")  # s_client's "renegotiate" command; stdin stays open
+        client.stdin.flush()
+        renegotiation = _read_until(client.stdout, "no renegotiation")
+        client.kill()
+    assert "RENEGOTIATING" in renegotiation, handshake + renegotiation
+    assert "no renegotiation" in renegotiation, renegotiation
+    answer = requests.get(f"{served.url}/healthz", verify=str(tls.ca), timeout=10)
+    assert answer.status_code == 200
+
+
+def _read_until(stream: IO[bytes], text: str, timeout: float = 30.0) -> str:
+    """What a process prints until ``text``, its end, or ``timeout``."""
+    seen, deadline = "", time.monotonic() + timeout
+    while text not in seen and time.monotonic() < deadline:
+        if not select.select([stream], [], [], deadline - time.monotonic())[0]:
+            break
+        chunk = os.read(stream.fileno(), 65536)
+        if not chunk:
+            break
+        seen += chunk.decode(errors="replace")
+    return seen
 
 
 class HangingRegistry:
