@@ -33,6 +33,7 @@ from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
 from gate.webhook.pinning import Resolver, shared_registry
 from gate.webhook.state import WebhookState
+from gate.webhook.weights import facts_weight
 
 
 def create_app(
@@ -58,7 +59,10 @@ def create_app(
         attestations = build_requirement(settings)
     meter = metrics.Metrics()
     facts_cache: TTLCache[str, tuple[ImageRef, ImageFacts]] = TTLCache(
-        webhook.facts_cache_size, webhook.facts_cache_ttl
+        webhook.facts_cache_size,
+        webhook.facts_cache_ttl,
+        weigh=facts_weight,
+        max_weight=webhook.facts_cache_bytes,
     )
     decisions: TTLCache[Key, Kept] = TTLCache(
         webhook.decision_cache_size,

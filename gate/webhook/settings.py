@@ -44,6 +44,7 @@ class WebhookSettings:
     attestation_cache_ttl: float = 3600.0  # GATE_ATTESTATION_CACHE_TTL (verified digests)
     facts_cache_size: int = 20_000  # GATE_FACTS_CACHE_SIZE
     facts_cache_ttl: float = 300.0  # GATE_FACTS_CACHE_TTL
+    facts_cache_bytes: int = 64 * 1024 * 1024  # GATE_FACTS_CACHE_BYTES: per worker, in all
     decision_cache_size: int = 20_000  # GATE_DECISION_CACHE_SIZE
     decision_cache_ttl: float = 10.0  # GATE_DECISION_CACHE_TTL (0 turns it off)
     mutate: bool = True  # GATE_MUTATE: POST /mutate pins tags to digests (false: no patch)
@@ -92,6 +93,9 @@ class WebhookSettings:
         for name in ("workers", "threads", "pool_threads", "max_connections", "max_body"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"GATE_{name.upper()} must be at least 1")
+        for name in ("facts_cache_size", "facts_cache_bytes", "decision_cache_size"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"GATE_{name.upper()} must not be negative (0 keeps nothing)")
         if self.max_bodies < self.max_body + BODY_OVERHEAD:
             raise ConfigError(
                 f"GATE_MAX_BODIES={self.max_bodies} is below GATE_MAX_BODY={self.max_body} "

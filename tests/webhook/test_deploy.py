@@ -187,11 +187,13 @@ def test_the_deployment_serves_the_new_way_with_its_limits(
     for name in ("GATE_HEADER_TIMEOUT", "GATE_BODY_TIMEOUT"):
         assert 0 < float(env[name]) <= 10, name
     assert int(env["GATE_MAX_CONNECTIONS"]) >= 100
-    # docs/webhook.md, "Memory": a worker needs about 200 MB besides its connections
-    # (the policies of each evaluation thread, the caches, bodies), and a connection up to
-    # about 1 MB once it has carried a large body; the arbiter about 64 MB.
+    # docs/webhook.md, "Memory": a worker needs about 200 MB besides its connections and
+    # its facts cache (the policies of each evaluation thread, the decision cache, bodies),
+    # a connection up to about 1 MB once it has carried a large body, the facts cache
+    # GATE_FACTS_CACHE_BYTES; the arbiter about 64 MB.
     workers, connections = int(env["GATE_WORKERS"]), int(env["GATE_MAX_CONNECTIONS"])
-    needed = workers * (200 + 1.0 * connections) + 64
+    facts = int(env["GATE_FACTS_CACHE_BYTES"]) / 1e6
+    needed = workers * (200 + facts + 1.0 * connections) + 64
     limit = mebibytes(gate["resources"]["limits"]["memory"]) * 1.048576
     assert needed <= limit, f"{needed:.0f} MB needed in a flood of connections, {limit:.0f} allowed"
     assert int(env["GATE_BIND"].rsplit(":", 1)[1]) == container_port(objects, "https")

@@ -27,6 +27,7 @@ def test_every_setting_has_a_variable() -> None:
         "GATE_FAIL_OPEN": "yes",
         "GATE_REQUIRED_ATTESTORS": "projects/p/attestors/ci",
         "GATE_FACTS_CACHE_SIZE": "50",
+        "GATE_FACTS_CACHE_BYTES": "1048576",
         "GATE_DECISION_CACHE_TTL": "0",
         "GATE_TRIAL_METADATA": "m.json",
         "GATE_BIND": "127.0.0.1:9443",
@@ -47,6 +48,7 @@ def test_every_setting_has_a_variable() -> None:
     assert (s.break_glass, s.budget, s.fail_open) == (False, 4.5, True)
     assert s.required_attestors == ("projects/p/attestors/ci",)
     assert (s.facts_cache_size, s.decision_cache_ttl, s.trial_metadata) == (50, 0.0, "m.json")
+    assert s.facts_cache_bytes == 1048576
     assert (s.bind, s.tls_cert, s.tls_key, s.workers, s.threads) == (
         "127.0.0.1:9443",
         "c.pem",
@@ -79,6 +81,7 @@ def test_every_setting_has_a_variable() -> None:
         ({"GATE_BODY_TIMEOUT": "60"}, "GATE_BODY_TIMEOUT=60.0 is outside (0, 30]"),
         ({"GATE_MAX_CONNECTIONS": "0"}, "GATE_MAX_CONNECTIONS must be at least 1"),
         ({"GATE_MAX_BODY": "-1"}, "GATE_MAX_BODY must be at least 1"),
+        ({"GATE_FACTS_CACHE_BYTES": "-1"}, "GATE_FACTS_CACHE_BYTES must not be negative"),
         ({"GATE_METRICS_BIND": "0.0.0.0:8443"}, "uses the webhook's port"),
         ({"GATE_METRICS_BIND": "metrics"}, "is not host:port"),
     ],
