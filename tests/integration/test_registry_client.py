@@ -31,11 +31,16 @@ from gate.facts.registry.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX
 from gate.reference import parse_reference
 from tests.conftest import REPO_ROOT, require, require_module, require_tool
 from tests.integration.oci_push import (
+    OCI_CONFIG,
+    OCI_LAYER,
     Pushed,
     Pusher,
     attestation_entry,
+    canonical,
+    digest_of,
     image_config,
     index_entry,
+    layer,
     push_image,
     push_index,
     push_index_of,
@@ -278,6 +283,72 @@ def test_oversized_config_is_refused_without_downloading_it(registry: RegistrySe
     small_limit = client_for(registry, max_manifest_bytes=100)
     with pytest.raises(RegistryError, match="over gate's limit of 100"):
         fetch_platforms(small_limit, reference, Deadline.after(10))
+
+
+def test_an_index_of_heavy_configs_is_read_up_to_the_image_budget(
+    registry: RegistryServer,
+) -> None:
+    """Four platforms of 7 MiB configs, each under the limit of one config, 28 MiB in all:
+    gate reads two (16 MiB per image), then stops and fails closed, naming the budget."""
+    pusher = Pusher(registry.url)
+    platforms = []
+    for i, arch in enumerate(("amd64", "arm64", "ppc64le", "s390x")):
+        config = image_config(architecture=arch, padding=7 * 1024 * 1024 + i)
+        platforms.append(
+            (push_image(pusher, "team/heavy", config), {"os": "linux", "architecture": arch})
+        )
+    push_index(pusher, "team/heavy", platforms, tag="v1")
+    reference = parse_reference(f"{registry.host}/team/heavy:v1")
+    facts = fetch_platforms(client_for(registry), reference, Deadline.after(10))
+    assert [p.architecture for p in facts.platforms] == ["amd64", "arm64"]
+    (error,) = facts.errors
+    assert "more than gate reads for one image (16777216 bytes, all platforms" in error.message
+    assert "rebuild it with fewer platforms or smaller labels" in error.hint
+    registry.settle()
+    reads = [r for r in registry.requests() if r[0] == "GET" and "team/heavy/blobs" in r[1]]
+    assert len(reads) == 2
+
+
+def test_an_index_of_too_many_images_is_refused_before_reading_them(
+    registry: RegistryServer,
+) -> None:
+    pusher = Pusher(registry.url)
+    one = push_image(pusher, "team/wide", image_config())
+    entries = [
+        index_entry(one, {"os": "linux", "architecture": "amd64", "variant": f"v{i}"})
+        for i in range(129)
+    ]
+    push_index_of(pusher, "team/wide", entries, tag="v1")
+    with pytest.raises(RegistryError, match=r"lists 129 images, more than gate reads .*\(128\)"):
+        fetch_platforms(
+            client_for(registry),
+            parse_reference(f"{registry.host}/team/wide:v1"),
+            Deadline.after(10),
+        )
+    registry.settle()
+    asked = [r for r in registry.requests() if r[0] == "GET" and one.digest in r[1]]
+    assert not asked
+
+
+def test_a_config_of_another_size_than_its_manifest_says_is_refused(
+    registry: RegistryServer,
+) -> None:
+    """The registry stores a manifest that understates its config's size; containerd would
+    refuse the pull, and gate's per-image budget trusts the declared sizes: refused."""
+    pusher = Pusher(registry.url)
+    config = pusher.blob("team/liar", image_config(user="65532"), OCI_CONFIG)
+    layer_blob = pusher.blob("team/liar", layer(), OCI_LAYER)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": OCI_CONFIG, "digest": config.digest, "size": 10},
+        "layers": [{"mediaType": OCI_LAYER, "digest": layer_blob.digest, "size": layer_blob.size}],
+    }
+    body = canonical(manifest)
+    pushed = pusher.manifest("team/liar", digest_of(body), body, OCI_MANIFEST)
+    reference = parse_reference(f"{registry.host}/team/liar@{pushed.digest}")
+    with pytest.raises(RegistryError, match=f"is {config.size} bytes, its manifest says 10"):
+        fetch_platforms(client_for(registry), reference, Deadline.after(10))
 
 
 def test_unapproved_repository_makes_no_request(registry: RegistryServer) -> None:

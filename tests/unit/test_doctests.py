@@ -15,6 +15,8 @@ MODULES = [
     "gate.webhook.kinds",
     "gate.webhook.cache",
     "gate.webhook.decisions",
+    "gate.webhook.weights",
+    "gate.facts.registry.budget",
     "gate.webhook.evaluator",
     "gate.policy.params",
     "gate.policy.opa",

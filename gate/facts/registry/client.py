@@ -143,6 +143,13 @@ class RegistryClient:
                 "real image configs are far smaller: the image is broken or hostile",
             )
         data = self.blob(ref, descriptor.digest, deadline, limit)
+        if len(data) != descriptor.size:  # as containerd checks: budgets trust the size
+            raise RegistryError.for_ref(
+                ref,
+                f"config {descriptor.digest} is {len(data)} bytes, its manifest says "
+                f"{descriptor.size}",
+                "the image is broken or hostile: rebuild and re-push it",
+            )
         try:
             return parse_json(data)
         except ValueError as exc:

@@ -24,6 +24,7 @@ from typing import Any
 from gate.errors import InputError
 from gate.facts.interface import Platform as PlatformFacts
 from gate.facts.metadata import config_facts
+from gate.facts.registry.budget import ConfigBudget, ConfigsTooLarge, check_index_images
 from gate.facts.registry.interface import (
     Deadline,
     Descriptor,
@@ -71,7 +72,9 @@ def fetch_platforms(
         found = [_image(client, pinned, top, None, deadline)]
         found = [f for f in found if wanted is None or _selected(f, wanted)]
     else:
-        found, errors = _entries(client, pinned, select_entries(top, wanted), deadline)
+        images = select_entries(top, wanted)
+        check_index_images(pinned, top, images)
+        found, errors = _entries(ConfigBudget(client), pinned, images, deadline)
         if errors and not found:
             raise errors[0]
         if errors:
@@ -97,6 +100,8 @@ def _entries(
             facts = _entry(client, ref, entry, deadline)
         except RegistryError as exc:
             errors.append(exc)
+            if isinstance(exc, ConfigsTooLarge):
+                break
             continue
         if facts is not None:  # None: an artifact no runtime selects
             found.append(facts)

@@ -28,6 +28,10 @@ from gate.facts.registry.interface import RegistryError
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_CONFIG_BYTES = 8 * 1024 * 1024
+# One image's configs, all platforms together, and the images one index may list: real
+# multi-platform images have a dozen platforms of configs of a few kilobytes each.
+MAX_IMAGE_CONFIG_BYTES = 16 * 1024 * 1024
+MAX_INDEX_IMAGES = 128
 CHUNK = 64 * 1024
 
 _DIGEST_RE = re.compile(r"(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})")
