@@ -129,7 +129,11 @@ def _judge(
     """The full decision on ``ref`` (digest resolved) and the facts gathered for it."""
     facts = _checked_scan_subject(ref, facts)
     document = build_document(
-        ref.to_input(), entry_point=entry_point, facts=facts, workload=workload, now=now
+        ref.to_input(),
+        entry_point=entry_point,
+        image_facts=engine.image_facts(facts),
+        workload=workload,
+        now=now,
     )
     decision = engine.evaluate(document, Scope.FULL, deadline=decide_by)
     return Evaluation(ref, facts, decision.with_errors(*facts.errors) if facts.errors else decision)

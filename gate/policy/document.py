@@ -43,34 +43,43 @@ def build_document(
     scan: ScanResult | None = None,
     workload: Mapping[str, Any] | None = None,
     now: datetime | None = None,
+    image_facts: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An input document (schema ``gate.input/v1``) for one image.
 
-    ``scan``, when given, replaces ``facts.vulnerabilities``. ``workload`` is for the
-    admission entry point only. ``now`` must be timezone-aware (default: the current
-    time); ``evaluated_at`` is it in UTC, to the second. ``ValueError`` on a misuse
-    (unknown entry point, incomplete reference, naive ``now``, workload outside admission).
+    ``scan``, when given, replaces ``facts.vulnerabilities``. ``image_facts``, when
+    given, replaces both: the image's parts from its facts as an engine prepared them
+    (``Engine.image_facts``). ``workload`` is for the admission entry point only. ``now``
+    must be timezone-aware (default: the current time); ``evaluated_at`` is it in UTC, to
+    the second. ``ValueError`` on a misuse (unknown entry point, incomplete reference,
+    naive ``now``, workload outside admission).
     """
     if entry_point not in ENTRY_POINTS:
         raise ValueError(f"entry_point must be one of {', '.join(ENTRY_POINTS)}: {entry_point!r}")
     if workload is not None and entry_point != "admission":
         raise ValueError(f"a workload is only given at admission, not at {entry_point!r}")
-    facts = facts or ImageFacts()
-    vulnerabilities = scan if scan is not None else facts.vulnerabilities
+    if image_facts is None:
+        image_facts = facts_input(facts or ImageFacts(), scan)
     return {
         "schema_version": SCHEMA_VERSION,
         "entry_point": entry_point,
         "evaluated_at": format_time(now if now is not None else datetime.now(UTC)),
-        "image": {
-            "reference": _reference(reference),
-            "platforms": [platform.to_input() for platform in facts.platforms],
-            "vulnerabilities": None if vulnerabilities is None else vulnerabilities.to_input(),
-            "attestations": [copy_json(a) for a in facts.attestations],
-            "provenance": [copy_json(p) for p in facts.provenance],
-            "signatures": [copy_json(s) for s in facts.signatures],
-            "unverified": [copy_json(u) for u in facts.unverified],
-        },
+        "image": {"reference": _reference(reference), **image_facts},
         "workload": None if workload is None else copy_json(workload),
+    }
+
+
+def facts_input(facts: ImageFacts, scan: ScanResult | None = None) -> dict[str, Any]:
+    """The image's parts of the input document that come from ``facts`` (``scan``, when
+    given, replaces ``facts.vulnerabilities``), as new objects."""
+    vulnerabilities = scan if scan is not None else facts.vulnerabilities
+    return {
+        "platforms": [platform.to_input() for platform in facts.platforms],
+        "vulnerabilities": None if vulnerabilities is None else vulnerabilities.to_input(),
+        "attestations": [copy_json(a) for a in facts.attestations],
+        "provenance": [copy_json(p) for p in facts.provenance],
+        "signatures": [copy_json(s) for s in facts.signatures],
+        "unverified": [copy_json(u) for u in facts.unverified],
     }
 
 

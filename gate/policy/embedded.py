@@ -26,6 +26,8 @@ from typing import Any
 
 import regorus
 
+from gate.facts.interface import ImageFacts
+from gate.policy.converted import ConvertedFacts
 from gate.policy.interface import (
     DECISION_PACKAGE,
     EVALUATION_HINT,
@@ -155,6 +157,13 @@ class EmbeddedEngine(Engine):
         self._good: tuple[PolicySet, str] = (policy_set, fingerprint)
         self._rejected: tuple[PolicySet | None, str] = (None, "")
         self._fetchable: tuple[str, tuple[str, ...]] = ("", ())  # fingerprint, patterns
+        self._converted = ConvertedFacts() if self.binding == "gate_regorus" else None
+
+    def image_facts(self, facts: ImageFacts) -> Mapping[str, Any]:
+        """With gate_regorus, ``facts``' parts converted once for as long as the object lives."""
+        if self._converted is None:
+            return super().image_facts(facts)
+        return self._converted.parts(facts)
 
     def prepare(self) -> PolicySet:
         """The policy set in force: the source's, once it compiled; else the last good one."""

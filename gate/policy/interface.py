@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gate.errors import GateError
+from gate.facts.interface import ImageFacts
+from gate.policy.document import facts_input
 
 
 class EngineError(GateError):
@@ -255,6 +257,12 @@ class Engine(abc.ABC):
         so that the registry client and the policies share one copy of the rule. Raises
         :class:`EngineError` when the engine cannot answer (gate then contacts nothing).
         """
+
+    def image_facts(self, facts: ImageFacts) -> Mapping[str, Any]:
+        """The input document's parts that come from ``facts`` (``image.platforms``,
+        ``image.vulnerabilities``, the evidence), as this engine takes them: an engine may
+        keep them prepared for its next decision on the same facts object."""
+        return facts_input(facts)
 
     def evaluate(
         self,

@@ -70,11 +70,35 @@ class TimeLimitError(RuntimeError):
 
 def input_json(document: Mapping[str, Any]) -> str:
     """``document`` as JSON text, refusing NaN and Infinity as OPA does (Python's JSON
-    parsers let them into scan reports and reviews)."""
+    parsers let them into scan reports and reviews). Parts converted for gate_regorus
+    (:func:`converted`) are written as their values."""
     try:
-        return json.dumps(document, allow_nan=False)
+        return json.dumps(document, allow_nan=False, default=_converted_value)
     except (TypeError, ValueError) as exc:
         raise InputError(str(exc)) from exc
+
+
+def _converted_value(part: Any) -> Any:
+    to_python = getattr(part, "to_python", None)
+    if to_python is None:
+        raise TypeError(f"Object of type {type(part).__name__} is not JSON serializable")
+    return to_python()
+
+
+def converted(part: Any) -> Any:
+    """``part`` of an input document converted once into gate_regorus's values
+    (``gate_regorus.Converted``), which its documents take as they are; ``part`` itself
+    when it is empty or has no direct conversion (the JSON path then decides). On the
+    JSON path a converted part is written from its value (``1.0`` as ``1``: the same
+    number to the policies)."""
+    if not part:
+        return part
+    import gate_regorus
+
+    try:
+        return gate_regorus.Converted(part)
+    except gate_regorus.Unconvertible:
+        return part
 
 
 class NativeInterpreter(Interpreter):

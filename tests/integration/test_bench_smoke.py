@@ -37,7 +37,7 @@ def test_bench_eval_quick() -> None:
     opa = require_tool("opa", "GATE_OPA")
     out = run_bench("eval.py", "--quick", "--opa", opa)
     assert "evals/s" in out and "p50 ms" in out and "p99 ms" in out
-    for engine in ("embedded", "opa"):
+    for engine in ("embedded", "kept", "opa"):
         rows = [line.split() for line in out.splitlines() if line.startswith(engine + " ")]
         assert [row[1] for row in rows] == ["0", "100"], out
         assert all(float(row[4]) > 0 for row in rows), out  # evaluations per second

@@ -54,6 +54,7 @@ from gate.lint.run import Linter
 from gate.policy.document import build_document, validate_document
 from gate.policy.embedded import EmbeddedEngine
 from gate.policy.interface import IMAGE_SCOPES, EngineError, Scope
+from gate.policy.interpreter import converted
 from gate.policy.loader import merge_data
 from gate.policy.opa import OpaEngine
 from gate.policy.source import PolicySource
@@ -200,6 +201,9 @@ class Pair:
         results: dict[Scope, Any] = {}
         for scope in IMAGE_SCOPES:
             embedded = self.outcome(self.embedded, doc, scope)
+            # The image's facts converted once, as the webhook's kept facts are.
+            prepared = self.outcome(self.embedded, with_converted_facts(doc), scope)
+            assert prepared == embedded, deviation(self.variant, scope, doc, embedded, prepared)
             fallback = self.outcome(self.fallback, doc, scope)
             assert fallback[0] == embedded[0] and (
                 fallback[0] == "error" or fallback == embedded
@@ -213,6 +217,16 @@ class Pair:
             results[scope] = embedded
         self.checked += 1
         return results
+
+
+def with_converted_facts(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``doc`` with the image's parts that come from facts as gate_regorus.Converted values
+    (gate.policy.converted), the reference and the rest as they are."""
+    image = doc.get("image")
+    if not isinstance(image, Mapping):
+        return dict(doc)
+    parts = {k: v if k == "reference" else converted(v) for k, v in image.items()}
+    return {**doc, "image": parts}
 
 
 class Pairs:

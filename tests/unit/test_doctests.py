@@ -19,6 +19,7 @@ MODULES = [
     "gate.facts.registry.budget",
     "gate.webhook.evaluator",
     "gate.policy.params",
+    "gate.policy.converted",
     "gate.policy.opa",
     "gate.policy.opa.connection",
     "gate.policy.opa.engine",

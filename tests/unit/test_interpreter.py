@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,25 @@ def test_both_bindings_decide_the_same(scope: Scope, fixtures_dir: Path) -> None
     assert len(documents) >= 9
     for document in documents:
         assert native.query(document, scope) == binding.query(document, scope)
+
+
+def test_facts_converted_once_decide_as_the_plain_document(fixtures_dir: Path) -> None:
+    """The embedded engine keeps a facts object's parts converted (gate_regorus) and
+    decides on them as on the document built from the facts each time."""
+    ref = parse_reference("us-docker.pkg.dev/acme/apps/web@sha256:" + "4f" * 32)
+    engine = EmbeddedEngine(PolicySource(default_policy_dir()), "gate_regorus")
+    checked = 0
+    for config in sorted((fixtures_dir / "oci").glob("image-config-*.json")):
+        for report in sorted((fixtures_dir / "trivy").glob("*.json")):
+            facts = replace(load_metadata(config), vulnerabilities=load_scan_report(report))
+            parts = engine.image_facts(facts)
+            assert engine.image_facts(facts) is parts  # converted once
+            prepared = build_document(ref.to_input(), entry_point="eval", image_facts=parts)
+            plain = build_document(ref.to_input(), entry_point="eval", facts=facts)
+            plain["evaluated_at"] = prepared["evaluated_at"]
+            assert engine.query(prepared) == engine.query(plain)
+            checked += 1
+    assert checked >= 9
 
 
 @pytest.mark.parametrize("name", BINDINGS)

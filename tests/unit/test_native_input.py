@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from gate.policy.interpreter import InputError, new_interpreter
+from gate.policy.interpreter import InputError, converted, new_interpreter
 from tests.conftest import require_module
 
 gate_regorus = require_module("gate_regorus")
@@ -99,6 +99,41 @@ def test_what_it_cannot_read_takes_the_json_path(document: Any) -> None:
     assert native.evaluate("data.echo.types", document) == json.loads(
         _engine().eval_rule("data.echo.types", text)
     )
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=range(len(DOCUMENTS)))
+def test_a_converted_part_is_taken_as_it_is(document: Any) -> None:
+    """A part converted once (gate_regorus.Converted) reads as the part itself would."""
+    native = new_interpreter("gate_regorus")
+    native.add_policy("echo.rego", ECHO)
+    part = gate_regorus.Converted(document)
+    for rule in ("data.echo.value", "data.echo.types"):
+        plain = native.evaluate(rule, {"part": document, "again": [document]})
+        assert native.evaluate(rule, {"part": part, "again": [part]}) == plain
+
+
+def test_a_converted_part_too_deep_where_it_is_placed_takes_the_json_path() -> None:
+    part = gate_regorus.Converted(_nested(99))  # 99 deep on its own: within the limit
+    engine = _engine()
+    assert engine.eval_rule_document("data.echo.types", {"a": part}) is not None
+    with pytest.raises(gate_regorus.Unconvertible):  # 101 deep where it is placed
+        engine.eval_rule_document("data.echo.types", {"a": {"b": part}})
+    native = new_interpreter("gate_regorus")
+    native.add_policy("echo.rego", ECHO)
+    plain = native.evaluate("data.echo.types", {"a": {"b": _nested(99)}})
+    assert native.evaluate("data.echo.types", {"a": {"b": part}}) == plain
+
+
+def test_the_json_path_reads_converted_parts_as_their_values() -> None:
+    """A document whose other parts have no direct conversion (an int beyond 64 bits) goes
+    the JSON path, converted parts and all; a part with none stays as it was."""
+    native = new_interpreter("gate_regorus")
+    native.add_policy("echo.rego", ECHO)
+    facts = {"findings": [{"id": "CVE-1", "cvss": 9.5, "fixable": True}], "n": [1, -2]}
+    document = {"big": 2**64, "facts": facts}
+    expected = native.evaluate("data.echo.types", document)
+    assert native.evaluate("data.echo.types", {**document, "facts": converted(facts)}) == expected
+    assert converted({"x": 2**64}) == {"x": 2**64} and converted([]) == []
 
 
 @pytest.mark.parametrize("document", REFUSED, ids=range(len(REFUSED)))

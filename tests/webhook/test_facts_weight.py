@@ -74,8 +74,8 @@ def test_the_weight_covers_what_parsed_facts_hold(fixtures_dir: Path) -> None:
         facts, held = held_bytes(scanned_report(fixtures_dir, findings), image_config)
         assert facts.vulnerabilities is not None
         assert len(facts.vulnerabilities.findings) == findings
-        weight = facts_weight((REF, facts))
-        assert held <= weight <= 2 * held + 8192, (findings, held, weight)
+        weight = facts_weight((REF, facts))  # counts the engine's converted copy too
+        assert 2 * held <= weight <= 4 * held + 8192, (findings, held, weight)
 
 
 class DistinctScans(FactSource):
@@ -116,7 +116,7 @@ def test_a_worker_keeps_a_bounded_weight_of_facts(
         assert reply["response"]["allowed"], reply
         assert cache.weight <= 4 * 1024 * 1024
     assert source.gathers == 200
-    assert 10 < len(cache) < 60  # about 150 KB an image: the most recent ones are kept
+    assert 5 < len(cache) < 30  # about 450 KB an image: the most recent ones are kept
     client.post("/validate", json=review(workload("Pod", image(199))))
     client.post("/validate", json=review(workload("Pod", image(0))))
     assert source.gathers == 201  # the last image was at hand, the first had to be fetched again

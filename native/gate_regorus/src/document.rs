@@ -30,6 +30,33 @@ pub fn to_value(document: &Bound<'_, PyAny>) -> PyResult<Value> {
     Converter::default().value(document, 0)
 }
 
+/// A part of a document converted once (an image's scan findings, say), to be placed in
+/// the documents of many evaluations: the conversion takes its value as it is (one atomic
+/// reference count more), so facts kept for many evaluations are converted once. It keeps
+/// the value only: `to_python()` gives it back as Python objects for the JSON path.
+#[pyclass(frozen, module = "gate_regorus")]
+pub struct Converted {
+    value: Value,
+    /// The deepest nesting of objects and arrays in it, checked where it is placed.
+    depth: usize,
+}
+
+#[pymethods]
+impl Converted {
+    /// `document` converted; `Unconvertible` as for a whole document.
+    #[new]
+    fn new(document: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mut converter = Converter::default();
+        let value = converter.value(document, 0)?;
+        Ok(Converted { value, depth: converter.deepest })
+    }
+
+    /// The value as Python objects (what `json.loads` makes of its JSON text).
+    fn to_python<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::output::to_python(py, &self.value)
+    }
+}
+
 fn unconvertible(what: &str) -> PyErr {
     Unconvertible::new_err(what.to_string())
 }
@@ -43,6 +70,7 @@ fn unconvertible(what: &str) -> PyErr {
 struct Converter {
     by_object: HashMap<usize, Value, BuildHasherDefault<AddressHasher>>,
     by_text: HashMap<String, Value>,
+    deepest: usize,
 }
 
 /// An object address as a hash: one multiply spreads it, the fold moves the high bits
@@ -101,6 +129,14 @@ impl Converter {
         if let Ok(tuple) = obj.cast::<PyTuple>() {
             return self.array(tuple.iter(), depth + 1);
         }
+        if let Ok(part) = obj.cast::<Converted>() {
+            let part = part.get();
+            if depth + part.depth > MAX_DEPTH {
+                return Err(unconvertible("nesting deeper than the JSON parser reads"));
+            }
+            self.deepest = self.deepest.max(depth + part.depth);
+            return Ok(part.value.clone());
+        }
         Err(unconvertible("a type JSON has no form for"))
     }
 
@@ -108,6 +144,7 @@ impl Converter {
         if depth > MAX_DEPTH {
             return Err(unconvertible("nesting deeper than the JSON parser reads"));
         }
+        self.deepest = self.deepest.max(depth);
         // Collected, then built at once: BTreeMap sorts the entries and builds its nodes
         // without searching them per key.
         let mut entries = Vec::with_capacity(dict.len());
@@ -122,6 +159,7 @@ impl Converter {
         if depth > MAX_DEPTH {
             return Err(unconvertible("nesting deeper than the JSON parser reads"));
         }
+        self.deepest = self.deepest.max(depth);
         let values = items.map(|item| self.value(&item, depth)).collect::<PyResult<Vec<_>>>()?;
         Ok(Value::from(values))
     }

@@ -25,7 +25,7 @@ use pyo3::prelude::*;
 use regorus::utils::limits::ExecutionTimerConfig;
 use regorus::{LimitError, Value};
 
-use document::{to_value, Unconvertible};
+use document::{to_value, Converted, Unconvertible};
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
@@ -181,6 +181,7 @@ fn evaluation_error(error: anyhow::Error) -> PyErr {
 #[pymodule]
 fn gate_regorus(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
+    m.add_class::<Converted>()?;
     m.add("Unconvertible", m.py().get_type::<Unconvertible>())?;
     m.add("TimeLimitExceeded", m.py().get_type::<TimeLimitExceeded>())?;
     Ok(())
