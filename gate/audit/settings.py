@@ -40,6 +40,7 @@ class AuditSettings:
     metrics_bind: str = ""  # GATE_AUDIT_METRICS_BIND: /metrics and /healthz (continuous runs)
     registry_cache_entries: int = 20_000  # GATE_AUDIT_REGISTRY_CACHE_ENTRIES (by digest)
     registry_cache_bytes: int = 256 * 1024 * 1024  # GATE_AUDIT_REGISTRY_CACHE_BYTES
+    facts_cache_bytes: int = 256 * 1024 * 1024  # GATE_AUDIT_FACTS_CACHE_BYTES: within a run
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AuditSettings:
@@ -58,6 +59,7 @@ class AuditSettings:
                 "metrics_bind",
                 "registry_cache_entries",
                 "registry_cache_bytes",
+                "facts_cache_bytes",
             )
         }
         values = fields_from_env(cls, env, names)
@@ -73,6 +75,8 @@ class AuditSettings:
         for name in ("concurrency", "api_concurrency", "page_size", "registry_cache_entries"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"GATE_AUDIT_{name.upper()} must be at least 1")
+        if self.facts_cache_bytes < 0:
+            raise ConfigError("GATE_AUDIT_FACTS_CACHE_BYTES must not be negative (0 keeps nothing)")
         for name in ("api_timeout", "timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"GATE_AUDIT_{name.upper()} must be more than 0 seconds")

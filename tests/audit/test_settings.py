@@ -12,6 +12,9 @@ from gate.errors import ConfigError
 def test_defaults_run_once_with_policy_reports_and_events() -> None:
     s = Settings.from_env({}).audit
     assert (s.interval, s.reports, s.events, s.concurrency) == (0.0, "policyreport", True, 8)
+    assert (
+        AuditSettings.from_env({"GATE_AUDIT_FACTS_CACHE_BYTES": "1024"}).facts_cache_bytes == 1024
+    )
 
 
 @pytest.mark.parametrize(
@@ -30,6 +33,7 @@ def test_every_takes_durations(every: str, seconds: float) -> None:
         ({"GATE_AUDIT_CONCURRENCY": "0"}, "at least 1"),
         ({"GATE_AUDIT_TIMEOUT": "0"}, "more than 0"),
         ({"GATE_AUDIT_EVENTS": "maybe"}, "not a boolean"),
+        ({"GATE_AUDIT_FACTS_CACHE_BYTES": "-1"}, "FACTS_CACHE_BYTES must not be negative"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(env: dict[str, str], says: str) -> None:
