@@ -571,3 +571,20 @@ def test_tag_cache_expires() -> None:
     assert tags.get("r/a", "1") == "sha256:" + "a" * 64
     now[0] = 31
     assert tags.get("r/a", "1") is None
+
+
+def test_tag_cache_lets_go_of_tags_nobody_asks_for_again() -> None:
+    """A new tag per build for days: expired tags go within two TTLs without being asked
+    for, and no more than ``max_entries`` are kept, the oldest going first."""
+    now = [0.0]
+    tags = TagCache(ttl=30, clock=lambda: now[0], max_entries=100)
+    digest = "sha256:" + "a" * 64
+    for build in range(1_000):
+        now[0] = build * 0.5
+        tags.put("r/app", f"build-{build}", digest)
+        assert len(tags) <= 100
+    assert tags.get("r/app", "build-999") == digest
+    assert tags.get("r/app", "build-800") is None  # pushed out by newer ones
+    now[0] += 61
+    tags.put("r/app", "next", digest)
+    assert len(tags) == 1

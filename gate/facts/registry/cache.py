@@ -72,14 +72,24 @@ class ContentCache:
 
 
 class TagCache:
-    """Tag → digest for ``ttl`` seconds (0 turns it off)."""
+    """Tag → digest for ``ttl`` seconds (0 turns it off), at most ``max_entries`` of them.
 
-    def __init__(self, ttl: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl = ttl
+    Expired entries are swept at most once per TTL, and past ``max_entries`` the oldest
+    go: a long-running webhook sees a new tag with every build, and an entry nobody asked
+    for again used to stay for the life of the process."""
+
+    def __init__(
+        self,
+        ttl: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 20_000,
+    ) -> None:
+        self.ttl, self.max_entries = ttl, max_entries
         self.hits = 0
         self._clock = clock
-        self._items: dict[tuple[str, str], tuple[str, float]] = {}
+        self._items: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
         self._lock = threading.Lock()
+        self._next_sweep = clock() + ttl
 
     def get(self, name: str, tag: str) -> str | None:
         with self._lock:
@@ -91,9 +101,21 @@ class TagCache:
             return item[0]
 
     def put(self, name: str, tag: str, digest: str) -> None:
-        if self.ttl > 0:
-            with self._lock:
-                self._items[(name, tag)] = (digest, self._clock() + self.ttl)
+        if self.ttl <= 0 or self.max_entries <= 0:
+            return
+        with self._lock:
+            now = self._clock()
+            if now >= self._next_sweep:
+                self._next_sweep = now + self.ttl
+                for key in [k for k, (_, expires) in self._items.items() if expires <= now]:
+                    del self._items[key]
+            self._items.pop((name, tag), None)  # re-stored: the newest again
+            self._items[(name, tag)] = (digest, now + self.ttl)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
 class _Call(Generic[T]):
