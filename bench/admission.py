@@ -48,6 +48,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -67,8 +68,9 @@ LONG = "3600"  # decision TTL for the warm measurements: nothing expires during 
 REPOSITORY = "us-docker.pkg.dev/gate-samples/apps/hello"
 
 
-def trial_facts(folder: Path) -> Path:
-    """The compliant sample, created yesterday, with a clean scan that names no digest."""
+def trial_facts(folder: Path, findings: int = 0) -> Path:
+    """The compliant sample, created yesterday, with a scan that names no digest: clean, or
+    ``findings`` unfixable LOW findings (under every default threshold: still allowed)."""
     metadata = json.loads((REPO / "samples" / "compliant-metadata.json").read_text())
     yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     for platform in metadata["platforms"]:
@@ -76,11 +78,26 @@ def trial_facts(folder: Path) -> Path:
     metadata["vulnerabilities"] = {
         "source": "metadata",
         "scan": {"status": "FINISHED_SUCCESS", "detail": "bench"},
-        "findings": [],
+        "findings": [low_finding(i) for i in range(findings)],
     }
     path = folder / "facts.json"
     path.write_text(json.dumps(metadata))
     return path
+
+
+def low_finding(i: int) -> dict[str, Any]:
+    return {
+        "id": f"CVE-2024-{10000 + i}",
+        "aliases": [],
+        "severity": "LOW",
+        "effective_severity": "LOW",
+        "fixable": False,
+        "package": f"libpkg-{i % 300}",
+        "package_type": "debian",
+        "installed_version": f"1.{i}.0-1+deb12u1",
+        "fixed_version": None,
+        "cvss": 3.1,
+    }
 
 
 def pod(*images: str) -> bytes:
@@ -340,6 +357,7 @@ def main() -> int:
     parser.add_argument("--servers", action="store_true", help="only the server before/after")
     parser.add_argument("--cold", action="store_true", help="only 3.'s decision cache off part")
     parser.add_argument("--rounds", type=int, default=3, help="server before/after rounds (3)")
+    parser.add_argument("--findings", type=int, default=0, help="scan findings per image (0)")
     args = parser.parse_args()
     args.duration = args.duration or (4.0 if args.quick else 10.0)
     args.short = 3.0 if args.quick else 5.0
@@ -352,8 +370,11 @@ def main() -> int:
         OpaServer(find_opa(args.opa), Path(folder)) as opa,
     ):
         tls = make_tls(Path(folder))
-        facts = trial_facts(Path(folder))
-        print(f"opa: {opa.url}; gate serve: {args.workers} workers, trial facts for every image")
+        facts = trial_facts(Path(folder), args.findings)
+        print(
+            f"opa: {opa.url}; gate serve: {args.workers} workers, trial facts for every image "
+            f"({args.findings:,} findings each)"
+        )
         if args.cold:
             with both(tls, facts, opa, args.workers, GATE_DECISION_CACHE_TTL="0") as gates:
                 cold_phase(gates, tls, opa, args, table)
