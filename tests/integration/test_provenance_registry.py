@@ -140,6 +140,27 @@ def test_cosign_tags_signature_and_attestation(registry: RegistryServer, signer:
     assert f"cosign tag {fallback_tag(image.digest)}.sig" in unknown.reason
 
 
+def test_an_image_carrying_too_much_evidence_is_read_up_to_its_budget(
+    registry: RegistryServer, signer: Signer
+) -> None:
+    """Ten 4 MB envelopes attached to one image (each under the blob limit, 40 MB in all):
+    gate reads 32 MiB of them, then stops with an error that names the budget, which
+    denies the image; before, every review of it read them all."""
+    repo, host = "team/heavy-evidence", registry.host
+    image = push(registry.url, repo)
+    junk = [Layer(b"x" * 4_000_000 + str(i).encode(), DSSE, {}) for i in range(10)]
+    attach_cosign(Pusher(registry.url), repo, image.digest, ".att", junk)
+
+    found = evidence(host, pinned(host, repo, image), signer)
+
+    (error,) = found.errors
+    assert "signatures and attestations are more than gate reads for one image" in error.message
+    assert "remove the extra ones attached to it" in error.hint
+    registry.settle()
+    reads = [r for r in registry.requests() if r[0] == "GET" and f"{repo}/blobs" in r[1]]
+    assert len(reads) == 8
+
+
 def test_referrers_through_the_tag_schema_on_distribution(
     registry: RegistryServer, signer: Signer
 ) -> None:

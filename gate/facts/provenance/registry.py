@@ -14,7 +14,8 @@ Each manifest found is read layer by layer: a simple-signing layer is a cosign s
 a ``application/vnd.dsse.envelope.v1+json`` layer a DSSE envelope, a
 ``application/vnd.dev.sigstore.bundle…`` layer a Sigstore bundle; other artifacts
 (SBOMs, scan reports) are left alone. At most :data:`MAX_REFERRERS` manifests and
-:data:`MAX_LAYERS` layers each are read, each blob at most :data:`MAX_BLOB_BYTES`.
+:data:`MAX_LAYERS` layers each are read, each blob at most :data:`MAX_BLOB_BYTES`, and
+:data:`MAX_EVIDENCE_BYTES` of blobs in all (past that, an error: the image is denied).
 
     >>> fallback_tag("sha256:" + "ab" * 32)
     'sha256-abababababababababababababababababababababababababababababababab'
@@ -41,6 +42,7 @@ from gate.facts.provenance.interface import (
 )
 from gate.facts.provenance.judge import Fact, Judge
 from gate.facts.registry import Deadline, Descriptor, Manifest, RegistryClient, RegistryError
+from gate.facts.registry.budget import ReadBudget
 from gate.facts.registry.manifest import parse_manifest
 from gate.facts.registry.verify import compute_digest, read_limited
 from gate.reference import ImageRef
@@ -50,6 +52,13 @@ MAX_REFERRERS = 64
 MAX_REFERRER_PAGES = 8
 MAX_LAYERS = 16
 MAX_BLOB_BYTES = 4 * 1024 * 1024
+# All the signature and attestation layers read for one image: real images carry a few of a
+# few kilobytes; dozens of referrers of large envelopes would cost every review seconds.
+MAX_EVIDENCE_BYTES = 32 * 1024 * 1024
+EVIDENCE_HINT = (
+    "an image carries a few signatures and attestations of a few kilobytes: remove the "
+    "extra ones attached to it (its referrers, or cosign's .sig and .att tags)"
+)
 ORIGIN = "registry"
 _UNSUPPORTED = (400, 404, 405)
 
@@ -85,11 +94,12 @@ class RegistryEvidence(EvidenceSource):
     def evidence(self, ref: ImageRef, deadline: float) -> Evidence:
         assert ref.digest is not None, "evidence is looked up for a pinned reference"
         limit = Deadline(deadline)
+        budget = ReadBudget(MAX_EVIDENCE_BYTES, "signatures and attestations", EVIDENCE_HINT)
         found: list[Fact] = []
         errors: list[RegistryError] = []
         try:
             for where, manifest in self._manifests(ref, ref.digest, limit):
-                found += self._judge_layers(ref, manifest, where, limit)
+                found += self._judge_layers(ref, manifest, where, limit, budget)
         except RegistryError as exc:
             errors.append(exc)
         return Evidence(
@@ -132,7 +142,12 @@ class RegistryEvidence(EvidenceSource):
                 yield where, manifest
 
     def _judge_layers(
-        self, ref: ImageRef, manifest: Manifest, where: str, deadline: Deadline
+        self,
+        ref: ImageRef,
+        manifest: Manifest,
+        where: str,
+        deadline: Deadline,
+        budget: ReadBudget,
     ) -> list[Fact]:
         assert ref.digest is not None
         found: list[Fact] = []
@@ -146,7 +161,9 @@ class RegistryEvidence(EvidenceSource):
                 or kind.startswith(BUNDLE_MEDIA_PREFIX)
             ):
                 continue
+            budget.charge(ref, layer.size, f"{where}, layer {layer.digest}")
             blob = self.client.blob(ref, layer.digest, deadline, MAX_BLOB_BYTES)
+            budget.charge(ref, max(0, len(blob) - layer.size), f"{where}, layer {layer.digest}")
             if signature is not None and kind == SIMPLE_SIGNING:
                 keyless = layer.annotation(CERTIFICATE_ANNOTATION) is not None
                 fact: Fact | None = self.judge.simple_signing(

@@ -1,18 +1,21 @@
-"""What one image may make gate read: its index's images, and its configs' bytes in all.
+"""What one image may make gate read: its index's images, its configs' bytes in all, and its
+signatures' and attestations' bytes in all.
 
-Each config is bounded on its own (``MAX_CONFIG_BYTES``); a multi-platform image is
-bounded too, or an index of many platforms with configs near that limit (a label of
-megabytes each) would have gate read and hold hundreds of megabytes for one image within
-its time budget. :class:`ConfigBudget` wraps a :class:`~.interface.RegistryReader` for one
-image and charges each config's declared size (the client checks that the bytes it reads
-match it) before reading it.
+Each config and each evidence blob is bounded on its own (``MAX_CONFIG_BYTES``, the
+provenance reader's ``MAX_BLOB_BYTES``); an image is bounded too, or an index of many
+platforms with configs near that limit (a label of megabytes each), or dozens of referrers
+of large envelopes, would have gate read hundreds of megabytes for one image, for every
+review of it, until its time budget ran out. :class:`ReadBudget` counts one kind of
+content for one image; :class:`ConfigBudget` wraps a :class:`~.interface.RegistryReader`
+for one image and charges each config's declared size (the client checks that the bytes
+it reads match it) before reading it.
 
     >>> from gate.facts.registry.interface import Descriptor
     >>> from gate.reference import parse_reference
     >>> budget = ConfigBudget(None, limit=10)  # type: ignore[arg-type]
     >>> budget.charge(parse_reference("gcr.io/p/app"), Descriptor("t", "sha256:1", 20))
     Traceback (most recent call last):
-    gate.facts.registry.budget.ConfigsTooLarge: gcr.io/p/app: the image's configs are more ...
+    gate.facts.registry.budget.TooLarge: gcr.io/p/app: the image's configs are more ...
 """
 
 from __future__ import annotations
@@ -35,15 +38,36 @@ _HINT = (
 )
 
 
-class ConfigsTooLarge(RegistryError):
-    """One image's configs, all platforms together, are past what gate reads for it."""
+class TooLarge(RegistryError):
+    """One image's content of one kind is past what gate reads for one image."""
+
+
+class ReadBudget:
+    """The bytes of one kind of content (``what``) gate reads for one image."""
+
+    def __init__(self, limit: int, what: str, hint: str) -> None:
+        self.limit, self.left, self.what, self.hint = limit, limit, what, hint
+
+    def charge(self, ref: ImageRef, size: int, digest: str) -> None:
+        """Count ``size`` bytes about to be read; TooLarge (and nothing left) past the limit."""
+        if size > self.left:
+            self.left = 0
+            raise TooLarge.for_ref(
+                ref,
+                f"the image's {self.what} are more than gate reads for one image "
+                f"({self.limit} bytes) at {digest}",
+                self.hint,
+            )
+        self.left -= size
 
 
 class ConfigBudget:
-    """A :class:`RegistryReader` for one image that reads at most ``limit`` bytes of configs."""
+    """A :class:`RegistryReader` for one image that reads at most ``limit`` bytes of configs,
+    all platforms together."""
 
     def __init__(self, reader: RegistryReader, limit: int = MAX_IMAGE_CONFIG_BYTES) -> None:
-        self.reader, self.limit, self.left = reader, limit, limit
+        self.reader = reader
+        self.budget = ReadBudget(limit, "configs", _HINT)
 
     def resolve(self, ref: ImageRef, deadline: Deadline) -> str:
         return self.reader.resolve(ref, deadline)
@@ -56,15 +80,7 @@ class ConfigBudget:
         return self.reader.config(ref, descriptor, deadline)
 
     def charge(self, ref: ImageRef, descriptor: Descriptor) -> None:
-        if descriptor.size > self.left:
-            self.left = 0
-            raise ConfigsTooLarge.for_ref(
-                ref,
-                f"the image's configs are more than gate reads for one image ({self.limit} "
-                f"bytes, all platforms together) at config {descriptor.digest}",
-                _HINT,
-            )
-        self.left -= descriptor.size
+        self.budget.charge(ref, descriptor.size, f"config {descriptor.digest}")
 
 
 def check_index_images(ref: ImageRef, index: Manifest, images: list[Descriptor]) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from gate.errors import InputError
 from gate.facts.interface import Platform as PlatformFacts
 from gate.facts.metadata import config_facts
-from gate.facts.registry.budget import ConfigBudget, ConfigsTooLarge, check_index_images
+from gate.facts.registry.budget import ConfigBudget, TooLarge, check_index_images
 from gate.facts.registry.interface import (
     Deadline,
     Descriptor,
@@ -100,7 +100,7 @@ def _entries(
             facts = _entry(client, ref, entry, deadline)
         except RegistryError as exc:
             errors.append(exc)
-            if isinstance(exc, ConfigsTooLarge):
+            if isinstance(exc, TooLarge):
                 break
             continue
         if facts is not None:  # None: an artifact no runtime selects
