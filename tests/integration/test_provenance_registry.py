@@ -161,6 +161,32 @@ def test_an_image_carrying_too_much_evidence_is_read_up_to_its_budget(
     assert len(reads) == 8
 
 
+def test_large_referrer_manifests_count_against_the_same_budget(
+    registry: RegistryServer, signer: Signer
+) -> None:
+    """Twelve referrers of 3 MB manifests (an SBOM layer each, never read): their declared
+    sizes are charged before they are read, so the twelfth (past 32 MiB) is not read."""
+    repo, host = "team/heavy-referrers", registry.host
+    image = push(registry.url, repo)
+    pusher = Pusher(registry.url)
+    referrers = set()
+    for i in range(12):
+        padded = Layer(b"{}", "application/spdx+json", {"pad": "x" * 3_000_000 + str(i)})
+        referrers.add(
+            attach_referrer(pusher, repo, image, "application/spdx+json", [padded]).digest
+        )
+    registry.settle()
+    before = len(registry.requests())
+
+    found = evidence(host, pinned(host, repo, image), signer)
+
+    (error,) = found.errors
+    assert "signatures and attestations are more than gate reads for one image" in error.message
+    registry.settle()
+    read = {r[1].rsplit("/", 1)[1] for r in registry.requests()[before:] if r[0] == "GET"}
+    assert len(read & referrers) == 11
+
+
 def test_referrers_through_the_tag_schema_on_distribution(
     registry: RegistryServer, signer: Signer
 ) -> None:

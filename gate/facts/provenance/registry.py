@@ -15,7 +15,8 @@ a ``application/vnd.dsse.envelope.v1+json`` layer a DSSE envelope, a
 ``application/vnd.dev.sigstore.bundle…`` layer a Sigstore bundle; other artifacts
 (SBOMs, scan reports) are left alone. At most :data:`MAX_REFERRERS` manifests and
 :data:`MAX_LAYERS` layers each are read, each blob at most :data:`MAX_BLOB_BYTES`, and
-:data:`MAX_EVIDENCE_BYTES` of blobs in all (past that, an error: the image is denied).
+:data:`MAX_EVIDENCE_BYTES` of referrer manifests and blobs in all (past that, an error:
+the image is denied).
 
     >>> fallback_tag("sha256:" + "ab" * 32)
     'sha256-abababababababababababababababababababababababababababababababab'
@@ -52,8 +53,8 @@ MAX_REFERRERS = 64
 MAX_REFERRER_PAGES = 8
 MAX_LAYERS = 16
 MAX_BLOB_BYTES = 4 * 1024 * 1024
-# All the signature and attestation layers read for one image: real images carry a few of a
-# few kilobytes; dozens of referrers of large envelopes would cost every review seconds.
+# All the referrer manifests and signature and attestation layers read for one image: real
+# images carry a few of a few kilobytes; dozens of large ones would cost every review seconds.
 MAX_EVIDENCE_BYTES = 32 * 1024 * 1024
 EVIDENCE_HINT = (
     "an image carries a few signatures and attestations of a few kilobytes: remove the "
@@ -98,7 +99,7 @@ class RegistryEvidence(EvidenceSource):
         found: list[Fact] = []
         errors: list[RegistryError] = []
         try:
-            for where, manifest in self._manifests(ref, ref.digest, limit):
+            for where, manifest in self._manifests(ref, ref.digest, limit, budget):
                 found += self._judge_layers(ref, manifest, where, limit, budget)
         except RegistryError as exc:
             errors.append(exc)
@@ -122,21 +123,25 @@ class RegistryEvidence(EvidenceSource):
         return index.manifests if index.is_index else ()
 
     def _manifests(
-        self, ref: ImageRef, digest: str, deadline: Deadline
+        self, ref: ImageRef, digest: str, deadline: Deadline, budget: ReadBudget
     ) -> Iterator[tuple[str, Manifest]]:
+        """The manifests attached to ``digest``; a referrer's declared size is charged to
+        ``budget`` before it is read (cosign's two tags name none)."""
         seen: set[str] = set()
         wanted = [
-            (f"OCI referrer {d.digest}", d.digest) for d in self.referrers(ref, digest, deadline)
+            (f"OCI referrer {d.digest}", d.digest, d.size)
+            for d in self.referrers(ref, digest, deadline)
         ]
         for suffix in (".sig", ".att"):
             tag = fallback_tag(digest) + suffix
             tagged = self._tag_digest(ref, tag, deadline)
             if tagged is not None:
-                wanted.append((f"cosign tag {tag}", tagged))
-        for where, manifest_digest in wanted[:MAX_REFERRERS]:
+                wanted.append((f"cosign tag {tag}", tagged, 0))
+        for where, manifest_digest, size in wanted[:MAX_REFERRERS]:
             if manifest_digest in seen:
                 continue
             seen.add(manifest_digest)
+            budget.charge(ref, size, where)
             manifest = self.client.manifest(ref, manifest_digest, deadline)
             if not manifest.is_index:
                 yield where, manifest
