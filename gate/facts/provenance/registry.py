@@ -126,7 +126,8 @@ class RegistryEvidence(EvidenceSource):
         self, ref: ImageRef, digest: str, deadline: Deadline, budget: ReadBudget
     ) -> Iterator[tuple[str, Manifest]]:
         """The manifests attached to ``digest``; a referrer's declared size is charged to
-        ``budget`` before it is read (cosign's two tags name none)."""
+        ``budget`` before it is read (cosign's two tags declare none), and what it holds
+        beyond that once it is read."""
         seen: set[str] = set()
         wanted = [
             (f"OCI referrer {d.digest}", d.digest, d.size)
@@ -143,6 +144,7 @@ class RegistryEvidence(EvidenceSource):
             seen.add(manifest_digest)
             budget.charge(ref, size, where)
             manifest = self.client.manifest(ref, manifest_digest, deadline)
+            budget.charge(ref, max(0, manifest.size - size), where)  # what it did not declare
             if not manifest.is_index:
                 yield where, manifest
 
