@@ -6,8 +6,11 @@ oci_push.py). What reached the registry is counted from its access log.
 
 from __future__ import annotations
 
+import gc
+import hashlib
 import json
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,14 @@ from gate.facts.registry import (
     fetch_platforms,
 )
 from gate.facts.registry.cache import ContentCache, TagCache
-from gate.facts.registry.manifest import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from gate.facts.registry.client import manifest_weight
+from gate.facts.registry.manifest import (
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    parse_manifest,
+)
 from gate.reference import parse_reference
 from tests.conftest import REPO_ROOT, require, require_module, require_tool
 from tests.integration.oci_push import (
@@ -562,6 +572,28 @@ def test_content_cache_is_bounded_by_entries_and_bytes() -> None:
     assert cache.size <= 100 and cache.get(("r", "big")) is not None
     cache.put(("r", "huge"), b"x" * 101, 101)  # larger than the whole cache: not kept
     assert cache.get(("r", "huge")) is None and cache.get(("r", "big")) is not None
+
+
+def test_a_cached_manifest_weighs_what_its_parsed_form_holds() -> None:
+    """An index of 2,000 entries: the content cache charges at least what parsing it keeps."""
+    entries = [
+        {"mediaType": OCI_MANIFEST, "digest": f"sha256:{i:064x}", "size": 1234,
+         "platform": {"os": "linux", "architecture": "amd64", "variant": f"v{i}"}}
+        for i in range(2_000)
+    ]  # fmt: skip
+    data = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries}).encode()
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    parse_manifest(data, OCI_INDEX, digest, "r", "p")  # the first parse fills caches of its own
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        parsed = parse_manifest(data, OCI_INDEX, digest, "r", "p")
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(parsed.manifests) == 2_000
+    assert held <= manifest_weight(data) <= 2 * held
 
 
 def test_tag_cache_expires() -> None:

@@ -60,6 +60,16 @@ class ClientOptions:
     tag_ttl: float = 30.0
 
 
+# A parsed manifest holds about 2.7 times its JSON (an index of 20,000 entries, measured
+# with tracemalloc): the content cache's bytes are what it holds, not what was read.
+PARSED_MANIFEST_FACTOR = 3
+
+
+def manifest_weight(data: bytes) -> int:
+    """The bytes a manifest parsed from ``data`` holds in the content cache, about."""
+    return PARSED_MANIFEST_FACTOR * len(data)
+
+
 class RegistryClient:
     """Reads manifests and configs; implements :class:`~.interface.RegistryReader`."""
 
@@ -212,7 +222,7 @@ class RegistryClient:
         check_digest(digest, ref.registry, ref.repository, what)
         verify_digest(data, digest, ref.registry, ref.repository, what)
         parsed = parse_manifest(data, content_type, digest, ref.registry, ref.repository)
-        self.cache.put(("manifest", ref.name, digest), parsed, len(data))
+        self.cache.put(("manifest", ref.name, digest), parsed, manifest_weight(data))
         return parsed
 
     def _fetch_blob(self, ref: ImageRef, digest: str, deadline: Deadline, limit: int) -> bytes:
