@@ -140,6 +140,33 @@ def test_cosign_tags_signature_and_attestation(registry: RegistryServer, signer:
     assert f"cosign tag {fallback_tag(image.digest)}.sig" in unknown.reason
 
 
+def test_a_large_sbom_attestation_is_not_read_and_denies_nothing(
+    registry: RegistryServer, signer: Signer
+) -> None:
+    """`cosign attest --type spdxjson` of a big image: a 5 MB DSSE layer annotated as an
+    SPDX document beside the provenance. gate judges provenance and signatures only, so it
+    does not fetch the SBOM; an unannotated layer past the 4 MiB a blob may have is
+    reported unverified, not an error that would deny the image."""
+    repo, host = "team/with-sbom", registry.host
+    image = push(registry.url, repo)
+    sbom = Layer(b"x" * 5_000_000, DSSE, {"predicateType": "https://spdx.dev/Document"})
+    unannotated = Layer(b"y" * 5_000_000, DSSE, {})
+    provenance = provenance_layer(host, repo, image.digest, signer)
+    attach_cosign(Pusher(registry.url), repo, image.digest, ".att", [sbom, unannotated, provenance])
+    registry.settle()
+    before = len(registry.requests())
+
+    found = evidence(host, pinned(host, repo, image), signer)
+
+    assert not found.errors
+    assert [p.builder_id for p in found.provenance] == [GCB_BUILDER]
+    (skipped,) = found.unverified
+    assert "5000000 bytes, more than gate reads for one piece of evidence" in skipped.reason
+    registry.settle()
+    blobs = [r for r in registry.requests()[before:] if r[0] == "GET" and "/blobs/" in r[1]]
+    assert len(blobs) == 1  # the provenance only
+
+
 def test_an_image_carrying_too_much_evidence_is_read_up_to_its_budget(
     registry: RegistryServer, signer: Signer
 ) -> None:

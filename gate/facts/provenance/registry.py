@@ -13,7 +13,9 @@ registries only; every manifest and blob read by digest, checked against it and 
 Each manifest found is read layer by layer: a simple-signing layer is a cosign signature,
 a ``application/vnd.dsse.envelope.v1+json`` layer a DSSE envelope, a
 ``application/vnd.dev.sigstore.bundle…`` layer a Sigstore bundle; other artifacts
-(SBOMs, scan reports) are left alone. At most :data:`MAX_REFERRERS` manifests and
+(SBOMs, scan reports) are left alone, and so is a layer whose annotation declares a
+predicate type gate does not judge. A layer past :data:`MAX_BLOB_BYTES` is reported
+unverified, not read. At most :data:`MAX_REFERRERS` manifests and
 :data:`MAX_LAYERS` layers each are read, each blob at most :data:`MAX_BLOB_BYTES`, and
 :data:`MAX_EVIDENCE_BYTES` of referrer manifests and blobs in all (past that, an error:
 the image is denied).
@@ -41,7 +43,8 @@ from gate.facts.provenance.interface import (
     SignatureFact,
     Unverified,
 )
-from gate.facts.provenance.judge import Fact, Judge
+from gate.facts.provenance.judge import COSIGN_SIGN_PREDICATE, Fact, Judge
+from gate.facts.provenance.statement import PROVENANCE_TYPES
 from gate.facts.registry import Deadline, Descriptor, Manifest, RegistryClient, RegistryError
 from gate.facts.registry.budget import ReadBudget
 from gate.facts.registry.manifest import parse_manifest
@@ -49,6 +52,9 @@ from gate.facts.registry.verify import compute_digest, read_limited
 from gate.reference import ImageRef
 
 DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
+PREDICATE_ANNOTATION = "predicateType"  # cosign's attestation layers
+BUNDLE_PREDICATE = "dev.sigstore.bundle.predicateType"  # Sigstore bundles attached as referrers
+JUDGED_PREDICATES = frozenset((*PROVENANCE_TYPES, COSIGN_SIGN_PREDICATE))
 MAX_REFERRERS = 64
 MAX_REFERRER_PAGES = 8
 MAX_LAYERS = 16
@@ -68,6 +74,21 @@ def fallback_tag(digest: str) -> str:
     """The referrers tag schema's tag for ``digest``: ``<alg>-<hex>``."""
     algorithm, _, hex_part = digest.partition(":")
     return f"{algorithm}-{hex_part}"
+
+
+def _judged(layer: Descriptor) -> bool:
+    """Whether a layer may hold what gate judges: one that declares another predicate
+    type (an SBOM, a scan report: cosign and Sigstore bundles name it in an annotation) is
+    never fetched. The annotation is not signed, so it can only hide evidence, never add any."""
+    declared = layer.annotation(PREDICATE_ANNOTATION) or layer.annotation(BUNDLE_PREDICATE)
+    return declared is None or declared in JUDGED_PREDICATES
+
+
+def _too_large(where: str, layer: Descriptor) -> str:
+    return (
+        f"{where}: layer {layer.digest} is {layer.size} bytes, more than gate reads for one "
+        f"piece of evidence ({MAX_BLOB_BYTES}); not read"
+    )
 
 
 def next_page(ref: ImageRef, current: str, link: str | None) -> str | None:
@@ -166,7 +187,11 @@ class RegistryEvidence(EvidenceSource):
                 (kind == SIMPLE_SIGNING and signature is not None)
                 or kind == DSSE_ENVELOPE
                 or kind.startswith(BUNDLE_MEDIA_PREFIX)
-            ):
+            ) or not _judged(layer):
+                continue
+            if layer.size > MAX_BLOB_BYTES:
+                fact_kind = "signature" if kind == SIMPLE_SIGNING else "provenance"
+                found.append(Unverified(fact_kind, origin, _too_large(where, layer)))
                 continue
             budget.charge(ref, layer.size, f"{where}, layer {layer.digest}")
             blob = self.client.blob(ref, layer.digest, deadline, MAX_BLOB_BYTES)
