@@ -78,11 +78,18 @@ def attach_cosign(
 
 
 def attach_referrer(
-    pusher: Pusher, repo: str, subject: Pushed, artifact_type: str, layers: list[Layer]
+    pusher: Pusher,
+    repo: str,
+    subject: Pushed,
+    artifact_type: str,
+    layers: list[Layer],
+    annotations: dict[str, str] | None = None,
 ) -> Pushed:
-    """Push an artifact whose ``subject`` is ``subject``; keep the fallback tag if needed."""
+    """Push an artifact whose ``subject`` is ``subject``; keep the fallback tag if needed.
+    ``annotations`` go on the manifest and its referrers entry, as cosign's and GitHub's
+    Sigstore bundles carry ``dev.sigstore.bundle.predicateType``."""
     empty = pusher.blob(repo, b"{}", EMPTY_CONFIG)
-    doc = {
+    doc: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": artifact_type,
@@ -94,6 +101,8 @@ def attach_referrer(
             "size": subject.size,
         },
     }
+    if annotations:
+        doc["annotations"] = annotations
     body = canonical(doc)
     from tests.integration.oci_push import digest_of
 
@@ -103,12 +112,17 @@ def attach_referrer(
     )  # fmt: skip
     pushed = Pushed(digest_of(body), OCI_MANIFEST, len(body))
     if response.headers.get("OCI-Subject") != subject.digest:
-        _extend_fallback(pusher, repo, subject.digest, pushed, artifact_type)
+        _extend_fallback(pusher, repo, subject.digest, pushed, artifact_type, annotations)
     return pushed
 
 
 def _extend_fallback(
-    pusher: Pusher, repo: str, subject: str, artifact: Pushed, artifact_type: str
+    pusher: Pusher,
+    repo: str,
+    subject: str,
+    artifact: Pushed,
+    artifact_type: str,
+    annotations: dict[str, str] | None = None,
 ) -> None:
     tag = cosign_tag(subject, "")
     url = f"{pusher.base_url}/v2/{repo}/manifests/{tag}"
@@ -118,6 +132,9 @@ def _extend_fallback(
         if current.status_code == 200
         else {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}
     )
-    index["manifests"].append({"mediaType": artifact.media_type, "digest": artifact.digest,
-                               "size": artifact.size, "artifactType": artifact_type})  # fmt: skip
+    entry = {"mediaType": artifact.media_type, "digest": artifact.digest,
+             "size": artifact.size, "artifactType": artifact_type}  # fmt: skip
+    if annotations:
+        entry["annotations"] = annotations
+    index["manifests"].append(entry)
     pusher.manifest(repo, tag, json.dumps(index).encode(), OCI_INDEX)

@@ -167,6 +167,29 @@ def test_a_large_sbom_attestation_is_not_read_and_denies_nothing(
     assert len(blobs) == 1  # the provenance only
 
 
+def test_a_referrer_declaring_an_sbom_is_not_fetched(
+    registry: RegistryServer, signer: Signer
+) -> None:
+    """A Sigstore bundle referrer whose descriptor declares an SPDX predicate (as cosign and
+    GitHub's attest action annotate it): neither its manifest nor its layer is read."""
+    repo, host = "team/bundled-sbom", registry.host
+    image = push(registry.url, repo)
+    pusher = Pusher(registry.url)
+    sbom = attach_referrer(pusher, repo, image, BUNDLE, [Layer(b"z" * 5_000_000, BUNDLE)],
+                           {"dev.sigstore.bundle.predicateType": "https://spdx.dev/Document"})  # fmt: skip
+    attach_referrer(pusher, repo, image, "application/vnd.in-toto+json",
+                    [provenance_layer(host, repo, image.digest, signer)])  # fmt: skip
+    registry.settle()
+    before = len(registry.requests())
+
+    found = evidence(host, pinned(host, repo, image), signer)
+
+    assert not found.errors and not found.unverified
+    assert [p.builder_id for p in found.provenance] == [GCB_BUILDER]
+    registry.settle()
+    assert not [r for r in registry.requests()[before:] if sbom.digest in r[1]]
+
+
 def test_an_image_carrying_too_much_evidence_is_read_up_to_its_budget(
     registry: RegistryServer, signer: Signer
 ) -> None:

@@ -77,9 +77,10 @@ def fallback_tag(digest: str) -> str:
 
 
 def _judged(layer: Descriptor) -> bool:
-    """Whether a layer may hold what gate judges: one that declares another predicate
-    type (an SBOM, a scan report: cosign and Sigstore bundles name it in an annotation) is
-    never fetched. The annotation is not signed, so it can only hide evidence, never add any."""
+    """Whether a referrer or a layer may hold what gate judges: one that declares another
+    predicate type (an SBOM, a scan report: a Sigstore bundle's referrer and a cosign
+    attestation layer name it in an annotation) is never fetched. The annotation is not
+    signed, so it can only hide evidence, never add any."""
     declared = layer.annotation(PREDICATE_ANNOTATION) or layer.annotation(BUNDLE_PREDICATE)
     return declared is None or declared in JUDGED_PREDICATES
 
@@ -153,6 +154,7 @@ class RegistryEvidence(EvidenceSource):
         wanted = [
             (f"OCI referrer {d.digest}", d.digest, d.size)
             for d in self.referrers(ref, digest, deadline)
+            if _judged(d)
         ]
         for suffix in (".sig", ".att"):
             tag = fallback_tag(digest) + suffix
