@@ -17,6 +17,7 @@ MODULES = [
     "gate.facts.provenance.cosign",
     "gate.facts.provenance.bundle",
     "gate.facts.provenance.judge",
+    "gate.facts.provenance.layers",
     "gate.facts.provenance.registry",
     "gate.facts.provenance.artifact_analysis",
     "gate.facts.provenance.source",

@@ -10,15 +10,9 @@ registries only; every manifest and blob read by digest, checked against it and 
   ``Link: <...>; rel="next"`` is followed within the same registry;
 - cosign's tags ``sha256-HEX.sig`` (signatures) and ``sha256-HEX.att`` (attestations).
 
-Each manifest found is read layer by layer: a simple-signing layer is a cosign signature,
-a ``application/vnd.dsse.envelope.v1+json`` layer a DSSE envelope, a
-``application/vnd.dev.sigstore.bundle…`` layer a Sigstore bundle; other artifacts
-(SBOMs, scan reports) are left alone, and so is a layer whose annotation declares a
-predicate type gate does not judge. A layer past :data:`MAX_BLOB_BYTES` is reported
-unverified, not read. At most :data:`MAX_REFERRERS` manifests and
-:data:`MAX_LAYERS` layers each are read, each blob at most :data:`MAX_BLOB_BYTES`, and
-:data:`MAX_EVIDENCE_BYTES` of referrer manifests and blobs in all (past that, an error:
-the image is denied).
+Each manifest found is read layer by layer (gate.facts.provenance.layers). At most
+:data:`MAX_REFERRERS` manifests are read, and :data:`MAX_EVIDENCE_BYTES` of referrer
+manifests and layers in all (past that, an error: the image is denied).
 
     >>> fallback_tag("sha256:" + "ab" * 32)
     'sha256-abababababababababababababababababababababababababababababababab'
@@ -30,12 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit
 
-from gate.facts.provenance.bundle import BUNDLE_MEDIA_PREFIX
-from gate.facts.provenance.cosign import (
-    CERTIFICATE_ANNOTATION,
-    SIGNATURE_ANNOTATION,
-    SIMPLE_SIGNING,
-)
 from gate.facts.provenance.interface import (
     Evidence,
     EvidenceSource,
@@ -43,22 +31,16 @@ from gate.facts.provenance.interface import (
     SignatureFact,
     Unverified,
 )
-from gate.facts.provenance.judge import COSIGN_SIGN_PREDICATE, Fact, Judge
-from gate.facts.provenance.statement import PROVENANCE_TYPES
+from gate.facts.provenance.judge import Fact, Judge
+from gate.facts.provenance.layers import judge_layers, judged
 from gate.facts.registry import Deadline, Descriptor, Manifest, RegistryClient, RegistryError
 from gate.facts.registry.budget import ReadBudget
 from gate.facts.registry.manifest import parse_manifest
 from gate.facts.registry.verify import compute_digest, read_limited
 from gate.reference import ImageRef
 
-DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json"
-PREDICATE_ANNOTATION = "predicateType"  # cosign's attestation layers
-BUNDLE_PREDICATE = "dev.sigstore.bundle.predicateType"  # Sigstore bundles attached as referrers
-JUDGED_PREDICATES = frozenset((*PROVENANCE_TYPES, COSIGN_SIGN_PREDICATE))
 MAX_REFERRERS = 64
 MAX_REFERRER_PAGES = 8
-MAX_LAYERS = 16
-MAX_BLOB_BYTES = 4 * 1024 * 1024
 # All the referrer manifests and signature and attestation layers read for one image: real
 # images carry a few of a few kilobytes; dozens of large ones would cost every review seconds.
 MAX_EVIDENCE_BYTES = 32 * 1024 * 1024
@@ -66,7 +48,6 @@ EVIDENCE_HINT = (
     "an image carries a few signatures and attestations of a few kilobytes: remove the "
     "extra ones attached to it (its referrers, or cosign's .sig and .att tags)"
 )
-ORIGIN = "registry"
 _UNSUPPORTED = (400, 404, 405)
 
 
@@ -74,22 +55,6 @@ def fallback_tag(digest: str) -> str:
     """The referrers tag schema's tag for ``digest``: ``<alg>-<hex>``."""
     algorithm, _, hex_part = digest.partition(":")
     return f"{algorithm}-{hex_part}"
-
-
-def _judged(layer: Descriptor) -> bool:
-    """Whether a referrer or a layer may hold what gate judges: one that declares another
-    predicate type (an SBOM, a scan report: a Sigstore bundle's referrer and a cosign
-    attestation layer name it in an annotation) is never fetched. The annotation is not
-    signed, so it can only hide evidence, never add any."""
-    declared = layer.annotation(PREDICATE_ANNOTATION) or layer.annotation(BUNDLE_PREDICATE)
-    return declared is None or declared in JUDGED_PREDICATES
-
-
-def _too_large(where: str, layer: Descriptor) -> str:
-    return (
-        f"{where}: layer {layer.digest} is {layer.size} bytes, more than gate reads for one "
-        f"piece of evidence ({MAX_BLOB_BYTES}); not read"
-    )
 
 
 def next_page(ref: ImageRef, current: str, link: str | None) -> str | None:
@@ -122,7 +87,7 @@ class RegistryEvidence(EvidenceSource):
         errors: list[RegistryError] = []
         try:
             for where, manifest in self._manifests(ref, ref.digest, limit, budget):
-                found += self._judge_layers(ref, manifest, where, limit, budget)
+                found += judge_layers(self.client, self.judge, ref, manifest, where, limit, budget)
         except RegistryError as exc:
             errors.append(exc)
         return Evidence(
@@ -154,7 +119,7 @@ class RegistryEvidence(EvidenceSource):
         wanted = [
             (f"OCI referrer {d.digest}", d.digest, d.size)
             for d in self.referrers(ref, digest, deadline)
-            if _judged(d)
+            if judged(d)
         ]
         for suffix in (".sig", ".att"):
             tag = fallback_tag(digest) + suffix
@@ -170,48 +135,6 @@ class RegistryEvidence(EvidenceSource):
             budget.charge(ref, max(0, manifest.size - size), where)  # what it did not declare
             if not manifest.is_index:
                 yield where, manifest
-
-    def _judge_layers(
-        self,
-        ref: ImageRef,
-        manifest: Manifest,
-        where: str,
-        deadline: Deadline,
-        budget: ReadBudget,
-    ) -> list[Fact]:
-        assert ref.digest is not None
-        found: list[Fact] = []
-        origin = ORIGIN
-        for layer in manifest.layers[:MAX_LAYERS]:
-            kind = layer.media_type
-            signature = layer.annotation(SIGNATURE_ANNOTATION)
-            if not (
-                (kind == SIMPLE_SIGNING and signature is not None)
-                or kind == DSSE_ENVELOPE
-                or kind.startswith(BUNDLE_MEDIA_PREFIX)
-            ) or not _judged(layer):
-                continue
-            if layer.size > MAX_BLOB_BYTES:
-                fact_kind = "signature" if kind == SIMPLE_SIGNING else "provenance"
-                found.append(Unverified(fact_kind, origin, _too_large(where, layer)))
-                continue
-            budget.charge(ref, layer.size, f"{where}, layer {layer.digest}")
-            blob = self.client.blob(ref, layer.digest, deadline, MAX_BLOB_BYTES)
-            budget.charge(ref, max(0, len(blob) - layer.size), f"{where}, layer {layer.digest}")
-            if signature is not None and kind == SIMPLE_SIGNING:
-                keyless = layer.annotation(CERTIFICATE_ANNOTATION) is not None
-                fact: Fact | None = self.judge.simple_signing(
-                    blob, signature, origin=origin, image_digest=ref.digest, keyless=keyless
-                )
-            elif kind == DSSE_ENVELOPE:
-                fact = self.judge.envelope(blob, origin=origin, image_digest=ref.digest)
-            else:
-                fact = self.judge.bundle(blob, origin=origin, image_digest=ref.digest)
-            if isinstance(fact, Unverified):
-                fact = replace(fact, reason=f"{where}: {fact.reason}")
-            if fact is not None:
-                found.append(fact)
-        return found
 
     def _referrers_api(
         self, ref: ImageRef, digest: str, deadline: Deadline
