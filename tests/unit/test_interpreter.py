@@ -88,6 +88,31 @@ def test_facts_converted_once_decide_as_the_plain_document(fixtures_dir: Path) -
     assert checked >= 9
 
 
+def test_threads_decide_alike_on_the_same_converted_facts(fixtures_dir: Path) -> None:
+    """Converted parts are shared by every thread's engine (regorus values behind atomic
+    reference counts): threads deciding on them at once all decide as one thread does."""
+    ref = parse_reference("us-docker.pkg.dev/acme/apps/web@sha256:" + "4f" * 32)
+    engine = EmbeddedEngine(PolicySource(default_policy_dir()), "gate_regorus")
+    report = sorted((fixtures_dir / "trivy").glob("*.json"))[0]
+    config = sorted((fixtures_dir / "oci").glob("image-config-*.json"))[0]
+    facts = replace(load_metadata(config), vulnerabilities=load_scan_report(report))
+    document = build_document(
+        ref.to_input(), entry_point="eval", image_facts=engine.image_facts(facts)
+    )
+    expected = engine.query(document)
+    outcomes: list[bool] = []
+
+    def decide() -> None:
+        outcomes.extend(engine.query(document) == expected for _ in range(20))
+
+    threads = [threading.Thread(target=decide) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == [True] * 80
+
+
 @pytest.mark.parametrize("name", BINDINGS)
 def test_undefined_builtin_errors_and_bad_policies(name: str) -> None:
     interpreter = new_interpreter(name)
