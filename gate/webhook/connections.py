@@ -64,6 +64,16 @@ class Connection(TCPServer):
         with suppress(TimeoutError):  # TLS's closing handshake unanswered: the socket goes
             await super()._close()
 
+    async def _initiate_server_close(self) -> None:
+        """hypercorn's idle timer closing the connection (or a shutdown closing an idle one).
+        A request that came in as the timer fired is answered first: closed under it, its
+        work went on with no way to send its answer (a keep-alive client that sent a review
+        right at the timeout: 3 of 400 such reviews decided and never answered; an attest
+        call made the attestation and its retry read "already attested")."""
+        if self.waiting_since is None:  # a request is in flight: the timer restarts after it
+            return
+        await super()._initiate_server_close()
+
     async def protocol_send(self, event: Event) -> None:
         if isinstance(event, Updated):
             self.waiting_since = time.monotonic() if event.idle else None

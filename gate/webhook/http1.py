@@ -14,7 +14,7 @@ from typing import Any
 
 import h11
 import hypercorn.protocol
-from hypercorn.events import Closed, Event
+from hypercorn.events import Closed, Event, RawData
 from hypercorn.protocol.h11 import H11Protocol
 
 
@@ -37,6 +37,8 @@ class Http1Only(H11Protocol):
     async def handle(self, event: Event) -> None:
         if isinstance(event, Closed):
             self.lost = True
+        elif self.lost and isinstance(event, RawData):
+            return  # bytes read as the connection closed: no answer could go back
         await super().handle(event)
 
     async def _send_h11_event(self, event: Any) -> None:

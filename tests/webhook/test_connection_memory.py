@@ -132,6 +132,8 @@ def test_the_hypercorn_internals_gate_relies_on_are_there() -> None:
     run = set(TCPServer.run.__code__.co_names)
     assert {"protocol", "_task_group"} <= run, "TCPServer.run no longer sets these"
     assert callable(getattr(TCPServer, "_close", None)), "TCPServer._close is gone"
+    idle = set(TCPServer._idle_timeout.__code__.co_names)
+    assert "_initiate_server_close" in idle, "the idle timer no longer closes through it"
     for name in ("_send_h11_event", "_maybe_recycle", "_close_stream", "handle"):
         assert callable(getattr(H11Protocol, name, None)), f"H11Protocol.{name} is gone"
     assert "can_read" in H11Protocol.__init__.__code__.co_names
