@@ -1,36 +1,34 @@
-"""Caches shared by every request of a worker: image facts (and, in the evaluator, decisions).
+r"""Caches shared by every request of a worker: image facts (and, in the evaluator, decisions).
 
-:class:`TTLCache` is a thread-safe LRU with a time to live; expired entries are swept at
-most once per TTL, so an entry nobody asks for again is let go within about two TTLs of
-being kept (at the next lookup or store); it can also bound its entries' total weight
-(the decision cache's bytes). :class:`CachedFacts` wraps a
+Both are :class:`gate.lru.TTLCache`\ s (a thread-safe LRU with a time to live, bounded in
+entries and, optionally, in weight). :class:`CachedFacts` wraps a
 :class:`FactSource`: one gather per image reference at a time (concurrent requests for
 the same image wait for the first), successes kept for the TTL, failures (and facts
 gathered with errors) never kept. ``pinned`` hands out one image's kept facts
 (:class:`KeptFacts`), so an evaluation queued behind others never fetches them again.
 
-    >>> cache: TTLCache[str, int] = TTLCache(size=2, ttl=60)
-    >>> cache.put("a", 1); cache.put("b", 2); cache.put("c", 3)
-    >>> cache.get("a"), cache.get("c")
-    (None, 3)
+    >>> from gate.reference import parse_reference
+    >>> from gate.webhook.facts import UnconfiguredFacts
+    >>> facts = CachedFacts(UnconfiguredFacts(), TTLCache(size=100, ttl=300))
+    >>> facts.at_hand(parse_reference("nginx:1.27")) is None  # nothing gathered yet
+    True
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Generic, TypeVar
 
 from gate.errors import GateError
 from gate.facts.interface import FactSource, ImageFacts
+from gate.lru import TTLCache
 from gate.reference import ImageRef
 
-K = TypeVar("K")
-V = TypeVar("V")
+__all__ = ["CachedFacts", "KeptFacts", "TTLCache", "TimedOut"]
+
 Record = Callable[[str, bool], None]  # (cache name, hit)
 
 
@@ -38,75 +36,6 @@ class TimedOut(GateError):
     """The time budget ran out while waiting for an upstream answer."""
 
     kind = "timeout"
-
-
-class TTLCache(Generic[K, V]):
-    """At most ``size`` entries, the least recently used let go first, each for ``ttl``
-    seconds; ``clock`` is injectable for tests. With ``weigh``, the entries' weights (their
-    bytes, say) add up to at most ``max_weight``: the least recently used go first, and an
-    entry heavier than that alone is not kept."""
-
-    def __init__(
-        self,
-        size: int,
-        ttl: float,
-        clock: Callable[[], float] = time.monotonic,
-        *,
-        weigh: Callable[[V], int] | None = None,
-        max_weight: int = 0,
-    ):
-        self.size, self.ttl, self.clock = size, ttl, clock
-        self.weigh, self.max_weight = weigh, max_weight
-        self.weight = 0
-        self._items: OrderedDict[K, tuple[float, V, int]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._next_sweep = clock() + ttl
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            now = self.clock()
-            self._sweep(now)
-            item = self._items.get(key)
-            if item is None:
-                return None
-            if item[0] <= now:
-                self._drop(key)
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def put(self, key: K, value: V) -> None:
-        if self.size <= 0 or self.ttl <= 0:
-            return
-        weight = self.weigh(value) if self.weigh is not None else 0
-        with self._lock:
-            now = self.clock()
-            self._sweep(now)
-            self._drop(key)
-            if self.weigh is not None and weight > self.max_weight:
-                return
-            self._items[key] = (now + self.ttl, value, weight)
-            self.weight += weight
-            while len(self._items) > self.size or self.weight > self.max_weight > 0:
-                self._drop(next(iter(self._items)))
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def _drop(self, key: K) -> None:
-        item = self._items.pop(key, None)
-        if item is not None:
-            self.weight -= item[2]
-
-    def _sweep(self, now: float) -> None:
-        """Drop every expired entry, at most once per TTL (O(entries) then: amortised over
-        the TTL's lookups and stores), so that an entry nobody asks for again goes within
-        two TTLs. The caller holds the lock."""
-        if now < self._next_sweep:
-            return
-        self._next_sweep = now + self.ttl
-        for key in [key for key, (expires, _, _) in self._items.items() if expires <= now]:
-            self._drop(key)
 
 
 class CachedFacts(FactSource):

@@ -13,6 +13,7 @@ MODULES = [
     "gate.facts.interface",
     "gate.facts.local",
     "gate.webhook.kinds",
+    "gate.lru",
     "gate.webhook.cache",
     "gate.webhook.decisions",
     "gate.webhook.weights",

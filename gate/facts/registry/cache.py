@@ -24,6 +24,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar, cast
 
+from gate.lru import TTLCache
+
 T = TypeVar("T")
 
 
@@ -72,11 +74,9 @@ class ContentCache:
 
 
 class TagCache:
-    """Tag → digest for ``ttl`` seconds (0 turns it off), at most ``max_entries`` of them.
-
-    Expired entries are swept at most once per TTL, and past ``max_entries`` the oldest
-    go: a long-running webhook sees a new tag with every build, and an entry nobody asked
-    for again used to stay for the life of the process."""
+    """Tag → digest for ``ttl`` seconds (0 turns it off), at most ``max_entries`` of them
+    (:class:`gate.lru.TTLCache`: a long-running webhook sees a new tag with every build,
+    and expired tags go without being asked for again)."""
 
     def __init__(
         self,
@@ -84,35 +84,17 @@ class TagCache:
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 20_000,
     ) -> None:
-        self.ttl, self.max_entries = ttl, max_entries
         self.hits = 0
-        self._clock = clock
-        self._items: OrderedDict[tuple[str, str], tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
-        self._next_sweep = clock() + ttl
+        self._items: TTLCache[tuple[str, str], str] = TTLCache(max_entries, ttl, clock)
 
     def get(self, name: str, tag: str) -> str | None:
-        with self._lock:
-            item = self._items.get((name, tag))
-            if item is None or item[1] <= self._clock():
-                self._items.pop((name, tag), None)
-                return None
+        digest = self._items.get((name, tag))
+        if digest is not None:
             self.hits += 1
-            return item[0]
+        return digest
 
     def put(self, name: str, tag: str, digest: str) -> None:
-        if self.ttl <= 0 or self.max_entries <= 0:
-            return
-        with self._lock:
-            now = self._clock()
-            if now >= self._next_sweep:
-                self._next_sweep = now + self.ttl
-                for key in [k for k, (_, expires) in self._items.items() if expires <= now]:
-                    del self._items[key]
-            self._items.pop((name, tag), None)  # re-stored: the newest again
-            self._items[(name, tag)] = (digest, now + self.ttl)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+        self._items.put((name, tag), digest)
 
     def __len__(self) -> int:
         return len(self._items)
