@@ -28,15 +28,13 @@ from gate.audit.reports import REPORT_KINDS, cluster_report, workload_report
 from gate.audit.store import Previous, ReportStore
 from gate.config import Settings
 from gate.errors import GateError
-from gate.facts.interface import FactSource, ImageFacts
+from gate.facts.interface import FactSource
 from gate.policy.engines import policy_source
 from gate.policy.interface import Engine
-from gate.reference import ImageRef
 from gate.webhook.attestation import AttestationRequirement
-from gate.webhook.cache import CachedFacts, TTLCache
+from gate.webhook.cache import CachedFacts, facts_cache
 from gate.webhook.evaluator import ImageEvaluator
 from gate.webhook.modes import ModeTable
-from gate.webhook.weights import facts_weight
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +127,8 @@ class Auditor:
 
     def _judge(self, inventory: Inventory, deadline: float) -> list[Verdict]:
         audit = self.settings.audit
-        kept: TTLCache[str, tuple[ImageRef, ImageFacts]] = TTLCache(
-            len(inventory.workloads) * 4 + 16,
-            audit.timeout + 60,
-            weigh=facts_weight,
-            max_weight=audit.facts_cache_bytes,
+        kept = facts_cache(
+            len(inventory.workloads) * 4 + 16, audit.timeout + 60, audit.facts_cache_bytes
         )
         facts = CachedFacts(self.fact_source(), kept)
         evaluator = ImageEvaluator(

@@ -20,20 +20,18 @@ from flask import Flask
 
 from gate.api.routes import install as install_api
 from gate.config import Settings
-from gate.facts.interface import FactSource, ImageFacts
+from gate.facts.interface import FactSource
 from gate.policy.engines import create_engine
 from gate.policy.interface import Engine
-from gate.reference import ImageRef
 from gate.webhook import admission, errors, health, metrics, mutate
 from gate.webhook.attestation import AttestationRequirement
-from gate.webhook.cache import CachedFacts, TTLCache
+from gate.webhook.cache import CachedFacts, TTLCache, facts_cache
 from gate.webhook.decisions import DECISIONS_MAX_BYTES, Kept, Key, decision_weight
 from gate.webhook.evaluator import ImageEvaluator
 from gate.webhook.facts import default_fact_source
 from gate.webhook.modes import ModeTable
 from gate.webhook.pinning import Resolver, shared_registry
 from gate.webhook.state import WebhookState
-from gate.webhook.weights import facts_weight
 
 
 def create_app(
@@ -58,12 +56,7 @@ def create_app(
 
         attestations = build_requirement(settings)
     meter = metrics.Metrics()
-    facts_cache: TTLCache[str, tuple[ImageRef, ImageFacts]] = TTLCache(
-        webhook.facts_cache_size,
-        webhook.facts_cache_ttl,
-        weigh=facts_weight,
-        max_weight=webhook.facts_cache_bytes,
-    )
+    kept = facts_cache(webhook.facts_cache_size, webhook.facts_cache_ttl, webhook.facts_cache_bytes)
     decisions: TTLCache[Key, Kept] = TTLCache(
         webhook.decision_cache_size,
         webhook.decision_cache_ttl,
@@ -73,7 +66,7 @@ def create_app(
     pool = ThreadPoolExecutor(webhook.pool_threads, thread_name_prefix="gate-eval")
     evaluator = ImageEvaluator(
         engine,
-        CachedFacts(facts, facts_cache, meter.cache),
+        CachedFacts(facts, kept, meter.cache),
         pool,
         budget=webhook.budget,
         attestations=attestations,

@@ -26,16 +26,24 @@ from gate.errors import GateError
 from gate.facts.interface import FactSource, ImageFacts
 from gate.lru import TTLCache
 from gate.reference import ImageRef
+from gate.webhook.weights import facts_weight
 
-__all__ = ["CachedFacts", "KeptFacts", "TTLCache", "TimedOut"]
+__all__ = ["CachedFacts", "KeptFacts", "TTLCache", "TimedOut", "facts_cache"]
 
 Record = Callable[[str, bool], None]  # (cache name, hit)
+Kept = tuple[ImageRef, ImageFacts]  # a facts cache entry: the reference as resolved, its facts
 
 
 class TimedOut(GateError):
     """The time budget ran out while waiting for an upstream answer."""
 
     kind = "timeout"
+
+
+def facts_cache(size: int, ttl: float, max_bytes: int) -> TTLCache[str, Kept]:
+    """A cache of gathered facts by reference, weighed (:func:`gate.webhook.weights.facts_weight`)
+    so that its entries hold at most ``max_bytes``."""
+    return TTLCache(size, ttl, weigh=facts_weight, max_weight=max_bytes)
 
 
 class CachedFacts(FactSource):
